@@ -134,7 +134,9 @@ def _iterate_inverse(
         dx, dy = fx - tx, fy - ty
         x = x - dx
         y = y - dy
-        if np.all(np.abs(dx) < _INVERSE_TOLERANCE_DEG) and np.all(np.abs(dy) < _INVERSE_TOLERANCE_DEG):
+        if np.all(np.abs(dx) < _INVERSE_TOLERANCE_DEG) and np.all(
+            np.abs(dy) < _INVERSE_TOLERANCE_DEG
+        ):
             break
     return x, y
 
@@ -248,9 +250,7 @@ def crs_label(value: CrsLike | None) -> str:
     return f"EPSG:{epsg}" if epsg else parsed.name
 
 
-def _transform_offset(
-    gdf: gpd.GeoDataFrame, func: object
-) -> gpd.GeoDataFrame:
+def _transform_offset(gdf: gpd.GeoDataFrame, func: object) -> gpd.GeoDataFrame:
     def xy(coords: FloatArray) -> FloatArray:
         lon, lat = func(coords[:, 0], coords[:, 1])  # type: ignore[operator]
         return np.column_stack([lon, lat])
