@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
-from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon, box
+from shapely.geometry import LineString, MultiLineString, MultiPolygon, box
 
 from gislib.store import RasterSpec, create_workspace
 
@@ -33,7 +33,12 @@ def tiny_layers() -> dict[str, pd.DataFrame]:
         crs="EPSG:4490",
     )
     urban = gpd.GeoDataFrame(
-        {"area_id": ["U1"], "name": ["江城区中心城区"], "county_code": ["441702"], "kind": ["市区"]},
+        {
+            "area_id": ["U1"],
+            "name": ["江城区中心城区"],
+            "county_code": ["441702"],
+            "kind": ["市区"],
+        },
         geometry=[MultiPolygon([box(lon - 0.05, lat - 0.05, lon + 0.05, lat + 0.05)])],
         crs="EPSG:4490",
     )
@@ -59,7 +64,12 @@ def tiny_layers() -> dict[str, pd.DataFrame]:
         crs="EPSG:4490",
     )
     zones = gpd.GeoDataFrame(
-        {"zone_id": ["Z1"], "name": ["金山片区城市更新单元"], "plan": ["江城区更新规划"], "planned_year": [2023]},
+        {
+            "zone_id": ["Z1"],
+            "name": ["金山片区城市更新单元"],
+            "plan": ["江城区更新规划"],
+            "planned_year": [2023],
+        },
         geometry=[MultiPolygon([box(lon + 0.0025, lat, lon + 0.004, lat + 0.001)])],
         crs="EPSG:4490",
     )
@@ -114,7 +124,9 @@ def tiny_raster() -> RasterSpec:
 
 
 @pytest.fixture
-def tiny_workspace(tmp_path: Path, tiny_layers: dict[str, pd.DataFrame], tiny_raster: RasterSpec) -> Path:
+def tiny_workspace(
+    tmp_path: Path, tiny_layers: dict[str, pd.DataFrame], tiny_raster: RasterSpec
+) -> Path:
     """A complete small workspace file in tmp_path."""
     return create_workspace(
         tmp_path / "ws.gpkg",

@@ -109,7 +109,9 @@ def test_append_writes_records_and_one_audit_row_in_one_transaction(tiny_workspa
     assert audit["note"].tolist() == ["import a.zip"]
     # the R-tree (used by GDAL for spatial filters) follows the inserted geometry
     hit = pyogrio.read_dataframe(
-        tiny_workspace, layer="communities", bbox=(ORIGIN[0] + 0.0099, ORIGIN[1], ORIGIN[0] + 0.0111, ORIGIN[1] + 0.0005)
+        tiny_workspace,
+        layer="communities",
+        bbox=(ORIGIN[0] + 0.0099, ORIGIN[1], ORIGIN[0] + 0.0111, ORIGIN[1] + 0.0005),
     )
     assert hit["community_id"].tolist() == ["C9"]
 
@@ -190,9 +192,11 @@ def test_status_history_is_append_only_even_with_raw_sql(tiny_workspace: Path) -
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute("DELETE FROM status_events")
     ws.update("communities", "C1", {"street": "x"}, expected_version=1, user="x")
-    with sqlite3.connect(tiny_workspace) as conn:
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-            conn.execute("DELETE FROM audit_log")
+    with (
+        sqlite3.connect(tiny_workspace) as conn,
+        pytest.raises(sqlite3.IntegrityError, match="append-only"),
+    ):
+        conn.execute("DELETE FROM audit_log")
     assert len(ws.read("status_events")) == 2
 
 
@@ -200,7 +204,9 @@ def test_add_status_event_appends_and_checks_the_community(tiny_workspace: Path)
     import datetime as dt
 
     ws = open_workspace(tiny_workspace)
-    event_id = ws.add_status_event("C1", year=2021, stage="立项", date=dt.date(2021, 3, 1), user="张工")
+    event_id = ws.add_status_event(
+        "C1", year=2021, stage="立项", date=dt.date(2021, 3, 1), user="张工"
+    )
     events = ws.read("status_events")
     assert event_id in events["event_id"].tolist()
     assert len(events) == 3
@@ -234,11 +240,13 @@ def test_opening_a_plain_geopackage_says_it_is_not_a_workspace(tmp_path: Path) -
         open_workspace(plain)
     junk = tmp_path / "junk.gpkg"
     junk.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(WorkspaceError, match="junk.gpkg"):
+    with pytest.raises(WorkspaceError, match=r"junk\.gpkg"):
         open_workspace(junk)
 
 
-def test_resolve_copies_the_sample_on_first_use_and_never_touches_it(tmp_path, monkeypatch, tiny_workspace) -> None:
+def test_resolve_copies_the_sample_on_first_use_and_never_touches_it(
+    tmp_path, monkeypatch, tiny_workspace
+) -> None:
     import gislib.datasets
 
     monkeypatch.setattr(gislib.datasets, "sample_workspace_path", lambda: tiny_workspace)

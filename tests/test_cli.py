@@ -1,0 +1,87 @@
+"""Tests of the renov CLI: one-line errors, --json, no overwrite without --overwrite."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from gislib.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    return runner.invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_info_json_reports_layers_counts_and_rasters(tiny_workspace: Path) -> None:
+    result = run("info", "--workspace", str(tiny_workspace), "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    counts = {x["name"]: x["count"] for x in payload["layers"]}
+    assert counts["communities"] == 3
+    assert payload["status_events"] == 2
+    assert payload["rasters"][0]["name"] == "waterlogging_depth"
+    assert payload["meta"]["synthetic"] == "true"
+
+
+def test_info_text_warns_about_synthetic_data(tiny_workspace: Path) -> None:
+    result = run("info", "--workspace", str(tiny_workspace))
+    assert result.exit_code == 0
+    assert "合成数据" in result.stdout
+    assert "communities" in result.stdout
+
+
+def test_missing_workspace_is_a_one_line_error_with_the_fix(tmp_path: Path) -> None:
+    result = run("info", "--workspace", str(tmp_path / "nope.gpkg"))
+    assert result.exit_code == 1
+    assert "renov init" in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_init_empty_creates_a_workspace_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "new.gpkg"
+    result = run("init", "--empty", "--workspace", str(target), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["workspace"] == str(target)
+    before = digest(target)
+    again = run("init", "--empty", "--workspace", str(target))
+    assert again.exit_code == 1 and "--overwrite" in again.stderr
+    assert digest(target) == before
+    info = json.loads(run("info", "--workspace", str(target), "--json").stdout)
+    assert all(x["count"] == 0 for x in info["layers"])
+
+
+def test_init_copies_the_sample_not_the_committed_file(
+    tmp_path: Path, monkeypatch, tiny_workspace: Path
+) -> None:
+    import gislib.datasets
+
+    monkeypatch.setattr(gislib.datasets, "sample_workspace_path", lambda: tiny_workspace)
+    target = tmp_path / "copy.gpkg"
+    result = run("init", "--workspace", str(target))
+    assert result.exit_code == 0, result.output
+    assert digest(target) == digest(tiny_workspace)
+    assert target != tiny_workspace
+
+
+def test_workspace_comes_from_the_environment_variable(tiny_workspace: Path) -> None:
+    result = run("info", "--json", env={"RENOV_WORKSPACE": str(tiny_workspace)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["path"] == str(tiny_workspace)
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["info", "--help"], ["import", "--help"], ["export", "--help"]]
+)
+def test_help_is_available_for_every_command(argv: list[str]) -> None:
+    assert run(*argv).exit_code == 0
