@@ -17,13 +17,14 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import logging
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -108,6 +109,16 @@ def _run(func: Callable[[], T]) -> T:
         raise _fail(str(exc)) from None
     except (OSError, PermissionError) as exc:
         raise _fail(f"{exc.__class__.__name__}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _steps(label: str, total: int, *, quiet: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr for work in ``total`` steps; silent with --json."""
+    if quiet:
+        yield lambda: None
+        return
+    with typer.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield lambda: bar.update(1)
 
 
 def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
@@ -220,10 +231,13 @@ def import_cmd(
 
     path = _workspace_path(workspace)
     ws = _run(lambda: open_workspace(path))
-    raw = _run(lambda: read_file(file, encoding=encoding))
-    report = _run(
-        lambda: validate(raw, layer=layer.value, crs=crs, existing_ids=ws.ids(layer.value))
-    )
+    with _steps("读取并校验 / reading and validating", 2, quiet=as_json) as step:
+        raw = _run(lambda: read_file(file, encoding=encoding))
+        step()
+        report = _run(
+            lambda: validate(raw, layer=layer.value, crs=crs, existing_ids=ws.ids(layer.value))
+        )
+        step()
     payload: dict[str, Any] = {
         "file": str(file),
         "layer": layer.value,
@@ -291,18 +305,21 @@ def export_cmd(
             f"{output} 已存在，如需覆盖请加 --overwrite / {output} exists; pass --overwrite"
         )
     path = _workspace_path(workspace)
-    frame = _run(lambda: open_workspace(path).read(layer.value))
-    written = _run(
-        lambda: export_layer(
-            frame,
-            output,
-            layer=layer.value,
-            format=fmt.value,
-            crs=crs,
-            encoding=encoding.value,
-            overwrite=overwrite,
+    with _steps("导出 / exporting", 2, quiet=as_json) as step:
+        frame = _run(lambda: open_workspace(path).read(layer.value))
+        step()
+        written = _run(
+            lambda: export_layer(
+                frame,
+                output,
+                layer=layer.value,
+                format=fmt.value,
+                crs=crs,
+                encoding=encoding.value,
+                overwrite=overwrite,
+            )
         )
-    )
+        step()
     _emit(
         as_json,
         {
