@@ -200,6 +200,9 @@ def info_cmd(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
         lines.append(
             f"  {layer.zh:<8} {layer.name:<20} {layer.count:>6}  {layer.crs or '-'}{extent}"
         )
+        if layer.groups:
+            parts = ", ".join(f"{k}: {n}" for k, n in layer.groups.items())
+            lines.append(f"      按 {layer.group_field} / by {layer.group_field}: {parts}")
     for r in info.rasters:
         lines.append(
             f"  栅格 raster {r.name}: {r.width}x{r.height}, {r.resolution[0]:g} m, {r.crs}"

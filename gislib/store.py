@@ -72,6 +72,13 @@ META_TABLE = "workspace_meta"
 WORKSPACE_FORMAT = "1"
 _STORAGE_SRS_ID = 4490
 _GEOM_COLUMN = "geom"
+#: Field by which :meth:`Workspace.info` breaks down each layer's count.
+_INFO_GROUPS = {
+    "communities": "county_code",
+    "urban_areas": "county_code",
+    "pipelines": "network",
+    "status_events": "year",
+}
 _FID_COLUMN = "fid"
 
 
@@ -110,6 +117,9 @@ class LayerInfo:
     geometry_type: str | None
     crs: str | None
     bounds: tuple[float, float, float, float] | None
+    #: Counts by a grouping field (communities by county, pipelines by network...).
+    groups: dict[str, int] = field(default_factory=dict)
+    group_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -999,6 +1009,14 @@ class GeoPackageWorkspace(Workspace):
                 if name not in contents:
                     continue
                 count = conn.execute(f"SELECT count(*) FROM {_quote(name)}").fetchone()[0]
+                group_field = _INFO_GROUPS.get(name)
+                groups = {}
+                if group_field is not None:
+                    rows = conn.execute(
+                        f"SELECT {_quote(group_field)}, count(*) FROM {_quote(name)} "
+                        f"GROUP BY {_quote(group_field)} ORDER BY {_quote(group_field)}"
+                    )
+                    groups = {str(k): int(n) for k, n in rows}
                 _, minx, miny, maxx, maxy, srs_id = contents[name]
                 has_geom = schema.geometry_type is not None
                 bounds = (
@@ -1012,6 +1030,8 @@ class GeoPackageWorkspace(Workspace):
                         geometry_type=schema.geometry_type,
                         crs=f"EPSG:{srs_id}" if has_geom else None,
                         bounds=bounds,
+                        groups=groups,
+                        group_field=group_field,
                     )
                 )
         rasters = []

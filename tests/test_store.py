@@ -84,6 +84,9 @@ def test_info_reports_counts_crs_extent_rasters_and_meta(tiny_workspace: Path) -
     assert [r.name for r in info.rasters] == ["waterlogging_depth"]
     assert info.rasters[0].crs == "EPSG:4546" and info.rasters[0].resolution == (10.0, 10.0)
     assert info.meta["synthetic"] == "true"
+    pipes = next(x for x in info.layers if x.name == "pipelines")
+    assert pipes.group_field == "network" and pipes.groups == {"gas": 1, "water": 1}
+    assert comm.groups == {"441702": 3}
     assert info.to_dict()["layers"][0]["name"] == "counties"
 
 
