@@ -222,6 +222,13 @@ def import_cmd(
     encoding: Annotated[
         str | None, typer.Option("--encoding", help="属性表编码，如 GBK / DBF or CSV encoding")
     ] = None,
+    source_layer: Annotated[
+        str | None,
+        typer.Option(
+            "--source-layer",
+            help="文件中的图层、工作表或 zip 内的 Shapefile 名 / layer, sheet or shapefile inside FILE",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="只校验不写入 / validate only")
     ] = False,
@@ -235,10 +242,17 @@ def import_cmd(
     path = _workspace_path(workspace)
     ws = _run(lambda: open_workspace(path))
     with _steps("读取并校验 / reading and validating", 2, quiet=as_json) as step:
-        raw = _run(lambda: read_file(file, encoding=encoding))
+        raw = _run(lambda: read_file(file, encoding=encoding, layer=source_layer))
         step()
+        reference = _reference_for(ws, layer.value)
         report = _run(
-            lambda: validate(raw, layer=layer.value, crs=crs, existing_ids=ws.ids(layer.value))
+            lambda: validate(
+                raw,
+                layer=layer.value,
+                crs=crs,
+                existing_ids=ws.ids(layer.value),
+                reference=reference,
+            )
         )
         step()
     payload: dict[str, Any] = {
@@ -274,6 +288,15 @@ def import_cmd(
         report.summary()
         + f"\n已导入 {result.count} 条记录到 {layer.value} / imported {result.count} records",
     )
+
+
+def _reference_for(ws: Any, layer: str) -> Any:
+    """Stored features of the same layer, against which a GCJ-02 offset shows (or None)."""
+    from gislib.schema import layer_schema
+
+    if layer_schema(layer).geometry_type is None or not ws.ids(layer):
+        return None
+    return ws.read(layer)
 
 
 def _issue_dict(issue: Any) -> dict[str, Any]:

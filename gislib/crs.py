@@ -241,11 +241,8 @@ def crs_label(value: CrsLike | None) -> str:
     if value is None:
         return "none"
     parsed = parse_crs(value)
-    if parsed == "gcj02":
-        return "GCJ-02"
-    if parsed == "bd09":
-        return "BD-09"
-    assert isinstance(parsed, CRS)
+    if isinstance(parsed, str):
+        return {"gcj02": "GCJ-02", "bd09": "BD-09"}[parsed]
     epsg = parsed.to_epsg()
     return f"EPSG:{epsg}" if epsg else parsed.name
 

@@ -85,3 +85,50 @@ def test_workspace_comes_from_the_environment_variable(tiny_workspace: Path) -> 
 )
 def test_help_is_available_for_every_command(argv: list[str]) -> None:
     assert run(*argv).exit_code == 0
+
+
+def test_export_writes_a_shapefile_zip_that_reads_back(
+    tiny_workspace: Path, tmp_path: Path
+) -> None:
+    from gislib.io.export import read_shapefile_zip
+
+    out = tmp_path / "小区.zip"
+    result = run(
+        "export", "--layer", "communities", "--format", "shp", "-o", str(out),
+        "--workspace", str(tiny_workspace), "--encoding", "GBK", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["records"] == 3
+    back = read_shapefile_zip(out).set_index("community_id")
+    assert back.loc["C1", "name"] == "江城区荔枝园公租房小区"
+    again = run(
+        "export", "--layer", "communities", "--format", "shp", "-o", str(out),
+        "--workspace", str(tiny_workspace),
+    )  # fmt: skip
+    assert again.exit_code == 1 and "--overwrite" in again.stderr
+
+
+def test_export_in_gcj02_moves_coordinates_for_amap(tiny_workspace: Path, tmp_path: Path) -> None:
+    import pyogrio
+
+    out = tmp_path / "c.kml"
+    result = run(
+        "export", "--layer", "communities", "--format", "kml", "-o", str(out),
+        "--crs", "gcj02", "--workspace", str(tiny_workspace),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    frame = pyogrio.read_dataframe(out)
+    minx = frame.geometry.bounds["minx"].min()
+    assert 0.004 < minx - 111.97 < 0.007  # about 500-700 m east at this latitude
+
+
+def test_export_with_an_unknown_crs_is_a_one_line_error(
+    tiny_workspace: Path, tmp_path: Path
+) -> None:
+    result = run(
+        "export", "--layer", "communities", "--format", "gpkg", "-o", str(tmp_path / "x.gpkg"),
+        "--crs", "EPSG:999999", "--workspace", str(tiny_workspace),
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "x.gpkg").exists()
