@@ -1,0 +1,29 @@
+"""Streamlit pages of the renovation GIS: one module per page, thin over the library.
+
+The only package besides ``app.py`` that imports Streamlit; ``import gislib``
+never imports it. :func:`pages` gives ``app.py`` the navigation.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+__all__ = ["APP_TITLE", "pages"]
+
+#: Title of the app in the browser tab and the sidebar.
+APP_TITLE = "阳江市城镇老旧小区改造 GIS"
+
+
+def pages() -> list[st.Page]:
+    """The pages of the app, in navigation order (the first is the default)."""
+    from gislib.ui import overview
+
+    return [
+        st.Page(
+            overview.render,
+            title="总览 / Overview",
+            icon=":material/map:",
+            url_path="overview",
+            default=True,
+        ),
+    ]

@@ -1,0 +1,320 @@
+"""The running app in headless Chromium: the overview map draws offline, nothing leaves the machine.
+
+Starts ``streamlit run app.py`` on a free local port against a temporary copy
+of the sample workspace, drives Debian's ``/usr/bin/chromium`` with
+Playwright (never ``playwright install``), refuses every request to a host
+other than 127.0.0.1 / localhost, and checks that the map inside the
+component frame draws one interactive path per county and per community.
+
+A missing Chromium or Streamlit fails the test (CI installs Chromium); set
+``RENOV_SKIP_BROWSER=1`` to skip on purpose. Set
+``RENOV_UPDATE_SCREENSHOTS=1`` to also write ``screenshots/overview.png``
+(the image in the README); otherwise the screenshot goes to ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Frame, Page
+
+pytestmark = pytest.mark.browser
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app.py"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+# Schemes that never reach the network.
+LOCAL_SCHEMES = {"data", "blob", "about", "file"}
+VIEWPORT = {"width": 1440, "height": 900}
+SERVER_START_TIMEOUT_S = 90
+MAP_RENDER_TIMEOUT_S = 90
+
+
+def _unavailable(message: str) -> None:
+    """Fail (the default, CI) or skip when RENOV_SKIP_BROWSER=1 is set explicitly."""
+    if os.environ.get("RENOV_SKIP_BROWSER") == "1":
+        pytest.skip(f"RENOV_SKIP_BROWSER=1: {message}")
+    pytest.fail(message, pytrace=False)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def workspace_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the sample workspace (the committed file is never opened)."""
+    from gislib.datasets import sample_workspace_path
+    from gislib.errors import WorkspaceError
+
+    try:
+        sample = sample_workspace_path()
+    except WorkspaceError as exc:
+        pytest.fail(f"the sample workspace is missing: {exc}", pytrace=False)
+    target = tmp_path_factory.mktemp("browser-ws") / "workspace.gpkg"
+    shutil.copyfile(sample, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def expected_paths(workspace_copy: Path) -> int:
+    """How many interactive paths the map builder reports for the workspace."""
+    from gislib import maps
+    from gislib.store import open_workspace
+
+    workspace = open_workspace(workspace_copy)
+    built = maps.overview_map(
+        counties=workspace.read("counties"),
+        urban_areas=workspace.read("urban_areas"),
+        communities=workspace.read("communities"),
+    )
+    assert built.drawn["communities"] > 0
+    return built.interactive_count
+
+
+@pytest.fixture(scope="module")
+def app_url(workspace_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free local port; yield its base URL."""
+    streamlit_bin = Path(sys.executable).with_name("streamlit")
+    if not streamlit_bin.exists():
+        _unavailable(f"streamlit is not installed in this environment ({streamlit_bin})")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
+    env = {**os.environ, "RENOV_WORKSPACE": str(workspace_copy)}
+    command = [
+        str(streamlit_bin),
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.fileWatcherType",
+        "none",
+    ]
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+        while not _healthy(url):
+            if proc.poll() is not None:
+                pytest.fail(
+                    f"streamlit exited with {proc.returncode}:\n{log_path.read_text('utf-8')}",
+                    pytrace=False,
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit not healthy after {SERVER_START_TIMEOUT_S} s:\n"
+                    f"{log_path.read_text('utf-8')}",
+                    pytrace=False,
+                )
+            time.sleep(0.25)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[tuple[Page, list[str], list[str]]]:
+    """A Chromium page whose requests may only go to this machine.
+
+    Yields the page, the URLs refused (other hosts) and every URL requested.
+    """
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} not found; install it with: apt-get install -y chromium")
+    try:
+        from playwright.sync_api import Route, sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed (uv sync)")
+
+    refused: list[str] = []
+    requested: list[str] = []
+
+    def guard(route: Route) -> None:
+        url = route.request.url
+        parts = urlsplit(url)
+        if parts.scheme in LOCAL_SCHEMES or parts.hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            refused.append(url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=VIEWPORT,
+            locale="zh-CN",
+        )
+        try:
+            context.route("**/*", guard)
+            context.on("request", lambda request: requested.append(request.url))
+            page = context.pages[0] if context.pages else context.new_page()
+            yield page, refused, requested
+        finally:
+            context.close()
+
+
+def _wait_for_map_frame(page: Page, *, minimum: int, timeout_s: float) -> tuple[Frame, int]:
+    """The frame holding the Leaflet map, once it draws at least ``minimum`` paths."""
+    deadline = time.monotonic() + timeout_s
+    best = 0
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            with contextlib.suppress(Exception):  # frames detach while Streamlit re-renders
+                count = frame.locator("path.leaflet-interactive").count()
+                best = max(best, count)
+                if count >= minimum:
+                    return frame, count
+        page.wait_for_timeout(100)
+    pytest.fail(
+        f"the map drew {best} of {minimum} interactive paths in {timeout_s} s", pytrace=False
+    )
+
+
+def test_overview_map_draws_every_feature_offline(
+    app_url: str,
+    expected_paths: int,
+    browser_page: tuple[Page, list[str], list[str]],
+    tmp_path: Path,
+) -> None:
+    page, refused, requested = browser_page
+    started = time.monotonic()
+    page.goto(app_url, wait_until="domcontentloaded")
+    frame, _ = _wait_for_map_frame(page, minimum=1, timeout_s=MAP_RENDER_TIMEOUT_S)
+    first_render_s = time.monotonic() - started
+    frame, count = _wait_for_map_frame(page, minimum=expected_paths, timeout_s=MAP_RENDER_TIMEOUT_S)
+    complete_s = time.monotonic() - started
+    logger.info(
+        "map: first path after %.2f s, all %d paths after %.2f s",
+        first_render_s,
+        expected_paths,
+        complete_s,
+    )
+
+    page.wait_for_timeout(1_000)  # let late requests show up
+    count = frame.locator("path.leaflet-interactive").count()
+    assert count == expected_paths
+    assert refused == []
+    assert any(u.endswith("/app/static/leaflet/leaflet.js") for u in requested)
+    legend = frame.locator(".renov-legend").inner_text()
+    assert "江城区" in legend
+    assert "阳春市" in legend
+    banner = page.get_by_text("合成示例数据")
+    assert banner.count() >= 1
+
+    # The map fits in the window: its bottom edge is visible without scrolling.
+    iframe = page.locator("iframe").first
+    box = iframe.bounding_box()
+    assert box is not None
+    assert box["y"] + box["height"] <= VIEWPORT["height"]
+
+    shot = tmp_path / "overview.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("RENOV_UPDATE_SCREENSHOTS") == "1":
+        target = ROOT / "screenshots" / "overview.png"
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, target)
+
+
+def test_tooltip_shows_a_malicious_community_name_as_text(
+    browser_page: tuple[Page, list[str], list[str]], tmp_path: Path
+) -> None:
+    import geopandas as gpd
+    from shapely.geometry import MultiPolygon, box
+
+    from gislib import maps
+
+    lon, lat = 111.97, 21.86
+    name = "<img src=x onerror=alert(1)>"
+    counties = gpd.GeoDataFrame(
+        {"code": ["441702"], "name": ["江城区"]},
+        geometry=[MultiPolygon([box(lon - 0.01, lat - 0.01, lon + 0.01, lat + 0.01)])],
+        crs="EPSG:4490",
+    )
+    communities = gpd.GeoDataFrame(
+        {"community_id": ["C1"], "name": [name], "county_code": ["441702"], "build_year": [2003]},
+        geometry=[MultiPolygon([box(lon - 0.002, lat - 0.002, lon + 0.002, lat + 0.002)])],
+        crs="EPSG:4490",
+    )
+    built = maps.overview_map(
+        counties=counties,
+        urban_areas=counties.iloc[:0],
+        communities=communities,
+        asset_base_url=(ROOT / "static" / "leaflet").as_uri(),
+    )
+    page_file = tmp_path / "map.html"
+    page_file.write_text(maps.map_html(built.map), encoding="utf-8")
+
+    page, refused, _ = browser_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(page_file.as_uri())
+    page.wait_for_selector("path.leaflet-interactive")
+    paths = page.locator("path.leaflet-interactive")
+    assert paths.count() == built.interactive_count == 2
+    box_ = paths.nth(1).bounding_box()  # the community, drawn above the county
+    page.mouse.move(box_["x"] + box_["width"] / 2, box_["y"] + box_["height"] / 2)
+    tip = page.locator(".renov-tip")
+    tip.wait_for()
+    text = tip.inner_text()
+    assert name in text
+    assert "2003" in text
+    assert "2,003" not in text
+    assert tip.locator("img").count() == 0
+    assert dialogs == []
+    assert refused == []
