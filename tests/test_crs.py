@@ -163,9 +163,9 @@ def test_epsg_4490_is_handled_x_longitude_first() -> None:
 
 def test_missing_or_different_crs_is_an_error_naming_the_layers() -> None:
     no_crs = gpd.GeoDataFrame(geometry=[Point(YANGJIANG)])
-    with pytest.raises(CRSError, match="小区图层|communities"):
+    with pytest.raises(CRSError, match=r"communities"):
         require_crs(no_crs, name="communities")
-    with pytest.raises(CRSError, match="EPSG:4490.*EPSG:4546"):
+    with pytest.raises(CRSError, match=r"EPSG:4490.*EPSG:4546"):
         require_same_crs(community(), to_measure(community()), names=("communities", "zones"))
     with pytest.raises(CRSError):
         from_storage(to_measure(community()), target="EPSG:4326")
