@@ -24,6 +24,7 @@ import logging
 import os
 import shutil
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -121,6 +122,12 @@ def _steps(label: str, total: int, *, quiet: bool) -> Iterator[Callable[[], None
         yield lambda: bar.update(1)
 
 
+def _pad(text: str, width: int) -> str:
+    """Pad ``text`` to ``width`` terminal columns, counting CJK characters as two."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 1)
+
+
 def _emit(as_json: bool, payload: dict[str, Any], text: str) -> None:
     if as_json:
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
@@ -198,7 +205,7 @@ def info_cmd(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     for layer in info.layers:
         extent = " [" + ", ".join(f"{v:.4f}" for v in layer.bounds) + "]" if layer.bounds else ""
         lines.append(
-            f"  {layer.zh:<8} {layer.name:<20} {layer.count:>6}  {layer.crs or '-'}{extent}"
+            f"  {_pad(layer.zh, 14)}{layer.name:<21}{layer.count:>7}  {layer.crs or '-'}{extent}"
         )
         if layer.groups:
             parts = ", ".join(f"{k}: {n}" for k, n in layer.groups.items())

@@ -132,3 +132,24 @@ def test_export_with_an_unknown_crs_is_a_one_line_error(
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_info_on_the_sample_reports_counties_networks_rasters_and_history(tmp_path: Path) -> None:
+    from gislib.datasets import sample_workspace_path
+
+    sample = sample_workspace_path()
+    before = digest(sample)
+    result = run("info", "--json", env={"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")})
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    layers = {x["name"]: x for x in payload["layers"]}
+    assert set(layers["counties"]["groups"] or {}) == set() and layers["counties"]["count"] == 4
+    assert set(layers["communities"]["groups"]) == {"441702", "441704", "441721", "441781"}
+    assert set(layers["pipelines"]["groups"]) == {
+        "water", "rain", "sewer", "combined", "gas", "power", "telecom",
+    }  # fmt: skip
+    assert layers["expropriation_zones"]["count"] >= 20
+    assert {r["name"] for r in payload["rasters"]} == {"waterlogging_depth", "population_density"}
+    assert payload["status_events"] > 0
+    assert set(layers["status_events"]["groups"]) == {"2021", "2022", "2023", "2024", "2025"}
+    assert digest(sample) == before  # the committed sample is copied, never opened for writing

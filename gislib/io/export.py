@@ -599,8 +599,8 @@ def _check_dbf_text(prep: _Prepared, *, encoding: ExportEncoding) -> None:
     raise ExportError(
         f"shapefile 无法原样保存以下文本，未写出任何文件 / the shapefile cannot hold this text "
         f"unchanged, nothing was written:\n{listed}{tail}\n"
-        "请改用 encoding='UTF-8'（新版 ArcGIS、ArcGIS Pro、QGIS 可读）或导出 gpkg，"
-        "或修改这些值 / export with encoding='UTF-8' (read by current ArcGIS, ArcGIS Pro and "
+        "请改用 UTF-8 编码（命令行 --encoding UTF-8）（新版 ArcGIS、ArcGIS Pro、QGIS 可读）或导出 gpkg，"
+        "或修改这些值 / export in UTF-8 (--encoding UTF-8) (read by current ArcGIS, ArcGIS Pro and "
         "QGIS) or as gpkg, or correct these values"
     )
 
