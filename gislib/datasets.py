@@ -12,7 +12,7 @@ from pathlib import Path
 
 from gislib.errors import WorkspaceError
 
-__all__ = ["data_dir", "sample_workspace_path"]
+__all__ = ["data_dir", "policy_path", "sample_workspace_path"]
 
 _DATA_DIR_ENV = "RENOV_DATA_DIR"
 _SAMPLE_WORKSPACE = Path("sample") / "yangjiang.gpkg"
@@ -52,4 +52,24 @@ def sample_workspace_path() -> Path:
             f"样例工作区 {path} 不存在，请运行 uv run python scripts/build_sample_data.py / "
             f"sample workspace {path} is missing; rebuild it with scripts/build_sample_data.py"
         )
+    return path
+
+
+#: The policy used when none is named: the Yangjiang 2021-2025 plan.
+DEFAULT_POLICY = "yangjiang-2021-2025"
+
+
+def policy_path(name: str = DEFAULT_POLICY) -> Path:
+    """Path of a shipped policy file ``data/policies/<name>.toml``.
+
+    Raises
+    ------
+    WorkspaceError
+        No such policy; the message lists the shipped ones.
+    """
+    folder = data_dir() / "policies"
+    path = folder / f"{name}.toml"
+    if not path.is_file():
+        known = sorted(p.stem for p in folder.glob("*.toml"))
+        raise WorkspaceError(f"没有政策文件 {name!r} / no policy {name!r}; shipped: {known}")
     return path
