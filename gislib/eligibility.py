@@ -1,0 +1,777 @@
+"""Eligibility of communities under the plan, with the reason for every verdict.
+
+For every community the check gives a verdict (eligible / conditional /
+ineligible), a tier (priority: built to 2000; capped: 2001-2005, within the
+15% cap) and one row per rule of the policy: the rule, the plan section, the
+outcome (pass / review / fail), the measured value, the threshold and the
+reason in Chinese and English, e.g. "与规划征迁范围「金山片区」重叠 62%，超过 10%".
+Areas are measured in EPSG:4546 (CGCS2000 / 3-degree GK CM 111E); inputs are
+in EPSG:4490 as stored.
+
+The 15% cap on communities built 2001-2005 applies to a set (a year's task),
+not to one community: :func:`check_capped_share`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gislib.crs import require_same_crs, to_measure
+from gislib.errors import SchemaError
+from gislib.policy import Policy, Rule
+
+__all__ = [
+    "DEFICIENCY_BUILDING_LABELS",
+    "OUTCOME_LABELS",
+    "VERDICT_LABELS",
+    "CapCheck",
+    "EligibilityResult",
+    "Outcome",
+    "Tier",
+    "Verdict",
+    "check_capped_share",
+    "check_eligibility",
+    "urban_share",
+    "zone_overlap",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class Verdict(StrEnum):
+    """Overall verdict for a community."""
+
+    ELIGIBLE = "eligible"
+    CONDITIONAL = "conditional"
+    INELIGIBLE = "ineligible"
+
+
+class Outcome(StrEnum):
+    """Outcome of one rule for one community."""
+
+    PASS = "pass"
+    REVIEW = "review"
+    FAIL = "fail"
+
+
+class Tier(StrEnum):
+    """Build-year tier (plan section 三)."""
+
+    PRIORITY = "priority"
+    CAPPED = "capped"
+    OUT = "out"
+    UNKNOWN = "unknown"
+
+
+VERDICT_LABELS: dict[str, tuple[str, str]] = {
+    Verdict.ELIGIBLE: ("符合改造条件", "eligible"),
+    Verdict.CONDITIONAL: ("有条件符合（需复核）", "conditional (needs review)"),
+    Verdict.INELIGIBLE: ("不符合改造条件", "ineligible"),
+}
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    Outcome.PASS: ("通过", "pass"),
+    Outcome.REVIEW: ("需复核", "review"),
+    Outcome.FAIL: ("不通过", "fail"),
+}
+TIER_LABELS: dict[str, tuple[str, str]] = {
+    Tier.PRIORITY: ("重点改造（2000年底前建成）", "priority (built to 2000)"),
+    Tier.CAPPED: ("可纳入（计入15%上限）", "allowed within the cap"),
+    Tier.OUT: ("不在改造年限内", "outside the build-year scope"),
+    Tier.UNKNOWN: ("建成年份不详", "year built unknown"),
+}
+#: Deficiencies found from the building data and rasters (network ones come from
+#: :data:`gislib.networks.DEFICIENCY_LABELS`).
+DEFICIENCY_BUILDING_LABELS: dict[str, tuple[str, str]] = {
+    "no_lift": ("多层住宅无电梯", "no lift in a multi-storey building"),
+    "waterlogging": ("内涝积水明显", "noticeable waterlogging"),
+}
+
+_SUMMARY_COLUMNS = [
+    "community_id",
+    "name",
+    "county_code",
+    "verdict",
+    "tier",
+    "failed_rules",
+    "review_rules",
+    "inside_share",
+    "expropriation_share",
+    "expropriation_zones",
+    "deficiency_count",
+    "deficiencies",
+]
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    """What :func:`check_eligibility` returns.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per community, indexed like the input: ``community_id``,
+        ``name``, ``county_code``, ``verdict``, ``tier``, ``failed_rules`` and
+        ``review_rules`` (tuples of rule ids), ``inside_share`` (share of the area
+        inside the urban areas), ``expropriation_share`` and
+        ``expropriation_zones`` (names, "、"-joined), ``deficiency_count`` and
+        ``deficiencies`` (tuple of codes).
+    rules : DataFrame
+        One row per community and rule: ``community_id``, ``rule_id``,
+        ``section``, ``rule_zh``, ``rule_en``, ``outcome``, ``value``,
+        ``threshold``, ``reason_zh``, ``reason_en``.
+    policy : Policy
+        The policy applied.
+    """
+
+    summary: pd.DataFrame
+    rules: pd.DataFrame
+    policy: Policy
+
+    def reasons(self, community_id: str) -> pd.DataFrame:
+        """The rule rows of one community, in rule order."""
+        return self.rules[self.rules["community_id"] == community_id].reset_index(drop=True)
+
+    def counts_by_verdict(self) -> pd.Series:
+        """Number of communities per verdict (all three verdicts, zero included)."""
+        counts = self.summary["verdict"].value_counts()
+        return counts.reindex([str(v) for v in Verdict], fill_value=0)
+
+    def counts_by_failing_rule(self) -> pd.DataFrame:
+        """Per rule: how many communities fail it and how many need review on it."""
+        table = pd.crosstab(self.rules["rule_id"], self.rules["outcome"])
+        table = table.reindex(columns=[str(o) for o in Outcome], fill_value=0)
+        order = [r.id for r in self.policy.rules.all() if r.id in table.index]
+        return table.loc[order]
+
+
+@dataclass(frozen=True)
+class CapCheck:
+    """The 15% cap on communities built 2001-2005 within a set (a year's task).
+
+    Attributes
+    ----------
+    total : int
+        Communities in the set.
+    capped : list of str
+        Ids of the communities in the capped tier, oldest first.
+    share : float
+        ``len(capped) / total`` (0 for an empty set).
+    limit : float
+        The policy's maximum share.
+    allowed : int
+        How many capped communities the set may hold.
+    excess : list of str
+        The capped communities beyond ``allowed`` (the most recent ones), which
+        would break the cap; empty when it holds.
+    """
+
+    total: int
+    capped: list[str]
+    share: float
+    limit: float
+    allowed: int
+    excess: list[str]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the set respects the cap."""
+        return not self.excess
+
+    def message(self) -> tuple[str, str]:
+        """The finding in Chinese and English."""
+        pct, lim = f"{self.share:.1%}", f"{self.limit:.0%}"
+        if self.ok:
+            return (
+                f"2001-2005年建成的小区 {len(self.capped)} 个，占 {pct}，未超过 {lim}",
+                f"{len(self.capped)} communities built 2001-2005, {pct}, within {lim}",
+            )
+        ids = "、".join(self.excess)
+        return (
+            f"2001-2005年建成的小区 {len(self.capped)} 个，占 {pct}，超过 {lim}（最多 "
+            f"{self.allowed} 个）；超出的小区：{ids}",
+            f"{len(self.capped)} communities built 2001-2005 are {pct}, over {lim} (at most "
+            f"{self.allowed}); over the cap: {', '.join(self.excess)}",
+        )
+
+
+def _measure_pair(
+    communities: gpd.GeoDataFrame, other: gpd.GeoDataFrame, *, names: tuple[str, str]
+) -> tuple[np.ndarray, np.ndarray]:
+    require_same_crs(communities, other, names=names)
+    a = to_measure(communities).geometry.to_numpy()
+    b = to_measure(other).geometry.to_numpy()
+    return a, b
+
+
+def _pair_areas(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i, j) of intersecting geometries and the area of each intersection (m²)."""
+    tree = shapely.STRtree(b)
+    left, right = tree.query(a, predicate="intersects")
+    if len(left) == 0:
+        return left, right, np.zeros(0)
+    shapely.prepare(b)
+    inside = shapely.contains_properly(b[right], a[left])
+    areas = np.empty(len(left))
+    areas[inside] = shapely.area(a[left[inside]])
+    rest = ~inside
+    areas[rest] = shapely.area(shapely.intersection(a[left[rest]], b[right[rest]]))
+    return left, right, areas
+
+
+def zone_overlap(
+    communities: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, *, name_field: str = "name"
+) -> pd.DataFrame:
+    """Share of each community's area inside planned expropriation zones.
+
+    Measured in EPSG:4546. Where zones overlap each other, the community's
+    share counts the union once.
+
+    Parameters
+    ----------
+    communities, zones : GeoDataFrame
+        In one CRS (stored: EPSG:4490).
+    name_field : str
+        Zone field used to name the zones.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like ``communities``: ``share`` (0-1), ``zones`` (tuple of zone
+        names, largest overlap first), ``zone_shares`` (tuple of shares, same
+        order).
+
+    Raises
+    ------
+    CRSError
+        Missing or different CRS.
+
+    Examples
+    --------
+    A square half inside a zone has a share of 0.5:
+
+    >>> from shapely.geometry import box
+    >>> c = gpd.GeoDataFrame(geometry=[box(111.97, 21.86, 111.972, 21.862)], crs=4490)
+    >>> z = gpd.GeoDataFrame({"name": ["A"]}, geometry=[box(111.971, 21.85, 111.98, 21.87)], crs=4490)
+    >>> round(float(zone_overlap(c, z)["share"].iloc[0]), 3)
+    0.5
+    """
+    a, b = _measure_pair(communities, zones, names=("communities", "expropriation_zones"))
+    n = len(a)
+    share = np.zeros(n)
+    names_out: list[tuple[str, ...]] = [()] * n
+    shares_out: list[tuple[float, ...]] = [()] * n
+    if n == 0 or len(b) == 0:
+        return pd.DataFrame(
+            {"share": share, "zones": names_out, "zone_shares": shares_out}, index=communities.index
+        )
+    left, right, areas = _pair_areas(a, b)
+    own = shapely.area(a)
+    keep = areas > 0
+    left, right, areas = left[keep], right[keep], areas[keep]
+    np.add.at(share, left, areas / own[left])
+    zone_names = zones[name_field].astype(str).to_numpy() if name_field in zones else None
+    counts = np.bincount(left, minlength=n)
+    order = np.lexsort((-areas, left))
+    left, right, areas = left[order], right[order], areas[order]
+    starts = np.searchsorted(left, np.arange(n))
+    for i in np.flatnonzero(counts):
+        sl = slice(starts[i], starts[i] + counts[i])
+        js = right[sl]
+        labels = zone_names[js] if zone_names is not None else js.astype(str)
+        names_out[i] = tuple(str(x) for x in labels)
+        shares_out[i] = tuple(float(x) for x in areas[sl] / own[i])
+        if counts[i] > 1:  # zones may overlap each other: count their union once
+            union = shapely.union_all(b[js])
+            share[i] = shapely.area(shapely.intersection(a[i], union)) / own[i]
+    np.clip(share, 0.0, 1.0, out=share)
+    return pd.DataFrame(
+        {"share": share, "zones": names_out, "zone_shares": shares_out}, index=communities.index
+    )
+
+
+def urban_share(communities: gpd.GeoDataFrame, urban_areas: gpd.GeoDataFrame) -> pd.Series:
+    """Share (0-1) of each community's area inside the urban areas, measured in EPSG:4546.
+
+    Raises
+    ------
+    CRSError
+        Missing or different CRS.
+    """
+    a, b = _measure_pair(communities, urban_areas, names=("communities", "urban_areas"))
+    share = np.zeros(len(a))
+    if len(a) and len(b):
+        left, _, areas = _pair_areas(a, b)
+        np.add.at(share, left, areas)
+        share = np.clip(share / np.maximum(shapely.area(a), 1e-12), 0.0, 1.0)
+    return pd.Series(share, index=communities.index, name="inside_share")
+
+
+# ---------------------------------------------------------------------------
+# Rule evaluation: every rule returns, per community, an outcome, the measured
+# value, the threshold text and the reasons. Vectorised over communities.
+
+
+@dataclass
+class _RuleRows:
+    rule: Rule
+    outcome: np.ndarray  # of str
+    value: list[Any]
+    threshold: str
+    zh: list[str]
+    en: list[str]
+
+
+def _bool_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    return frame[name].astype("boolean")
+
+
+def _num_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame:
+        return pd.Series(np.nan, index=frame.index, dtype="float64")
+    return pd.to_numeric(frame[name], errors="coerce").astype("float64")
+
+
+def _outcomes(fail: np.ndarray, review: np.ndarray) -> np.ndarray:
+    out = np.full(len(fail), Outcome.PASS.value, dtype=object)
+    out[review] = Outcome.REVIEW.value
+    out[fail] = Outcome.FAIL.value
+    return out
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}" if x >= 0.1 or x == 0 else f"{x:.1%}"
+
+
+def _rule_scope(policy: Policy, inside: np.ndarray) -> _RuleRows:
+    rule = policy.rules.scope
+    lim = rule.min_share_inside
+    fail = inside < lim
+    zh = [
+        f"位于城区范围内的面积占 {_pct(v)}，{'低于' if f else '不低于'}要求的 {_pct(lim)}"
+        for v, f in zip(inside, fail, strict=True)
+    ]
+    en = [
+        f"{_pct(v)} of the area lies inside the urban area ({'below' if f else 'at least'} {_pct(lim)})"
+        for v, f in zip(inside, fail, strict=True)
+    ]
+    return _RuleRows(rule, _outcomes(fail, np.zeros_like(fail)), list(inside), f">= {lim}", zh, en)
+
+
+def _tiers(policy: Policy, years: pd.Series) -> np.ndarray:
+    rule = policy.rules.build_year
+    y = years.to_numpy(dtype="float64", na_value=np.nan)
+    tier = np.full(len(y), Tier.UNKNOWN.value, dtype=object)
+    known = ~np.isnan(y)
+    tier[known & (y <= rule.priority_until)] = Tier.PRIORITY.value
+    tier[known & (y > rule.priority_until) & (y <= rule.capped_until)] = Tier.CAPPED.value
+    tier[known & (y > rule.capped_until)] = Tier.OUT.value
+    return tier
+
+
+def _rule_build_year(policy: Policy, years: pd.Series, tier: np.ndarray) -> _RuleRows:
+    rule = policy.rules.build_year
+    p, c = rule.priority_until, rule.capped_until
+    zh, en, values = [], [], []
+    for y, t in zip(years.tolist(), tier, strict=True):
+        values.append(None if pd.isna(y) else int(y))
+        if t == Tier.PRIORITY:
+            zh.append(f"{int(y)} 年建成，属 {p} 年底前建成的重点改造小区")
+            en.append(f"built {int(y)}, up to {p}: priority")
+        elif t == Tier.CAPPED:
+            zh.append(
+                f"{int(y)} 年建成（{p + 1}-{c} 年），可纳入，但计入 {rule.capped_max_share:.0%} 上限"
+            )
+            en.append(
+                f"built {int(y)} ({p + 1}-{c}): allowed within the {rule.capped_max_share:.0%} cap"
+            )
+        elif t == Tier.OUT:
+            zh.append(f"{int(y)} 年建成，晚于 {c} 年，不在改造范围")
+            en.append(f"built {int(y)}, after {c}: out of scope")
+        else:
+            zh.append("建成年份不详，请补充")
+            en.append("year built unknown: add it")
+    fail = tier == Tier.OUT
+    review = tier == Tier.UNKNOWN
+    return _RuleRows(rule, _outcomes(fail, review), values, f"<= {p} (<= {c} capped)", zh, en)
+
+
+def _rule_flag(
+    rule: Rule,
+    flags: pd.Series,
+    *,
+    good_when: bool,
+    texts: dict[str, tuple[str, str]],
+) -> _RuleRows:
+    """A yes/no rule: ``good_when`` is the passing value; NA needs review."""
+    values = flags.tolist()
+    na = flags.isna().to_numpy()
+    good = (flags.fillna(not good_when) == good_when).to_numpy(dtype=bool)
+    fail = ~good & ~na
+    keys = np.where(na, "na", np.where(good, "pass", "fail"))
+    zh = [texts[k][0] for k in keys]
+    en = [texts[k][1] for k in keys]
+    return _RuleRows(
+        rule,
+        _outcomes(fail, na),
+        [None if pd.isna(v) else bool(v) for v in values],
+        str(good_when).lower(),
+        zh,
+        en,
+    )
+
+
+def _rule_expropriation(policy: Policy, overlap: pd.DataFrame) -> _RuleRows:
+    rule = policy.rules.expropriation
+    lo, hi = rule.ignore_up_to, rule.refuse_above
+    share = overlap["share"].to_numpy()
+    fail = share > hi
+    review = (share > lo) & ~fail
+    zh, en = [], []
+    for s, names in zip(share, overlap["zones"], strict=True):
+        zone_zh = "、".join(f"「{n}」" for n in names)
+        zone_en = ", ".join(f"'{n}'" for n in names)
+        if s == 0:
+            zh.append("未与规划征迁范围重叠")
+            en.append("no overlap with planned expropriation zones")
+        elif s <= lo:
+            zh.append(
+                f"与规划征迁范围{zone_zh}仅边缘接触 {_pct(s)}（不超过 {_pct(lo)}，视为数字化误差）"
+            )
+            en.append(
+                f"touches expropriation zone {zone_en} by {_pct(s)} only (up to {_pct(lo)} is digitising noise)"
+            )
+        elif s <= hi:
+            zh.append(f"与规划征迁范围{zone_zh}重叠 {_pct(s)}（{_pct(lo)}-{_pct(hi)}），需复核边界")
+            en.append(
+                f"overlaps expropriation zone {zone_en} by {_pct(s)} ({_pct(lo)}-{_pct(hi)}): review the boundary"
+            )
+        else:
+            zh.append(f"与规划征迁范围{zone_zh}重叠 {_pct(s)}，超过 {_pct(hi)}")
+            en.append(f"overlaps expropriation zone {zone_en} by {_pct(s)}, over {_pct(hi)}")
+    return _RuleRows(
+        rule, _outcomes(fail, review), list(share), f"<= {lo} ignore, > {hi} fail", zh, en
+    )
+
+
+def _rule_willingness(policy: Policy, share: pd.Series) -> _RuleRows:
+    rule = policy.rules.willingness
+    w = share.to_numpy(dtype="float64", na_value=np.nan)
+    na = np.isnan(w)
+    fail = ~na & (w < rule.review_below)
+    review = na | (~fail & (w < rule.min_share))
+    lim, low = _pct(rule.min_share), _pct(rule.review_below)
+    zh, en = [], []
+    for v, f, r in zip(w, fail, review, strict=True):
+        if np.isnan(v):
+            zh.append("居民同意率不详，请组织征求意见后补充")
+            en.append("share of households agreeing unknown: consult residents and add it")
+        elif f:
+            zh.append(f"居民同意率 {_pct(v)}，低于 {low}，改造意愿不足")
+            en.append(f"{_pct(v)} of households agree, below {low}: not willing enough")
+        elif r:
+            zh.append(f"居民同意率 {_pct(v)}，未达 {lim}，需继续动员后复核")
+            en.append(f"{_pct(v)} of households agree, short of {lim}: mobilise and recount")
+        else:
+            zh.append(f"居民同意率 {_pct(v)}，达到 {lim}")
+            en.append(f"{_pct(v)} of households agree, at least {lim}")
+    values = [None if np.isnan(v) else float(v) for v in w]
+    return _RuleRows(rule, _outcomes(fail, review), values, f">= {rule.min_share:.4f}", zh, en)
+
+
+def _rule_management(policy: Policy, management: pd.Series) -> _RuleRows:
+    rule = policy.rules.management
+    values = [None if pd.isna(v) else str(v) for v in management.tolist()]
+    review = np.array([v is None or v not in rule.imperfect for v in values], dtype=bool)
+    zh = [
+        "物业管理方式不详，请补充"
+        if v is None
+        else (
+            f"物业管理为「{v}」，管理不完善"
+            if v in rule.imperfect
+            else f"已有「{v}」管理，需核实是否失管"
+        )
+        for v in values
+    ]
+    en = [
+        "property management unknown: add it"
+        if v is None
+        else (
+            f"management is '{v}': imperfect"
+            if v in rule.imperfect
+            else f"has '{v}': check whether it is neglected"
+        )
+        for v in values
+    ]
+    return _RuleRows(
+        rule,
+        _outcomes(np.zeros_like(review), review),
+        values,
+        "in " + "/".join(rule.imperfect),
+        zh,
+        en,
+    )
+
+
+def _deficiencies(
+    policy: Policy,
+    communities: pd.DataFrame,
+    networks: pd.DataFrame | None,
+    raster: pd.DataFrame | None,
+) -> list[tuple[str, ...]]:
+    n = len(communities)
+    found: list[list[str]] = [[] for _ in range(n)]
+    if networks is not None:
+        if "deficiencies" not in networks:
+            raise SchemaError("the network analysis has no 'deficiencies' column")
+        nets = networks.reindex(communities.index)["deficiencies"]
+        for i, codes in enumerate(nets.tolist()):
+            if isinstance(codes, Iterable) and not isinstance(codes, str):
+                found[i].extend(codes)
+    storeys = _num_column(communities, "storeys").to_numpy()
+    lift = _bool_column(communities, "has_lift").fillna(False).to_numpy(dtype=bool)
+    no_lift = (storeys >= policy.deficiencies.lift_min_storeys) & ~lift
+    for k in np.flatnonzero(no_lift).tolist():
+        found[k].append("no_lift")
+    if raster is not None and "waterlogging_mean_m" in raster:
+        depth = raster.reindex(communities.index)["waterlogging_mean_m"].to_numpy(dtype="float64")
+        for k in np.flatnonzero(depth > policy.deficiencies.waterlogging_depth_m).tolist():
+            found[k].append("waterlogging")
+    return [tuple(x) for x in found]
+
+
+def _deficiency_labels() -> dict[str, tuple[str, str]]:
+    labels = dict(DEFICIENCY_BUILDING_LABELS)
+    try:
+        from gislib.networks import DEFICIENCY_LABELS
+
+        labels.update(DEFICIENCY_LABELS)
+    except ImportError:  # pragma: no cover - networks is part of the package
+        pass
+    return labels
+
+
+def _rule_deficiency(
+    policy: Policy, found: Sequence[tuple[str, ...]], *, networks_checked: bool
+) -> _RuleRows:
+    rule = policy.rules.deficiency
+    labels = _deficiency_labels()
+    counts = np.array([len(x) for x in found])
+    review = counts < rule.min_count
+    zh, en = [], []
+    for codes in found:
+        if codes:
+            zh.append("存在不足：" + "；".join(labels.get(c, (c, c))[0] for c in codes))
+            en.append("deficient: " + "; ".join(labels.get(c, (c, c))[1] for c in codes))
+        else:
+            zh.append("未发现明显的基础设施不足" + ("" if networks_checked else "（未做管网分析）"))
+            en.append(
+                "no clear deficiency found"
+                + ("" if networks_checked else " (networks not analysed)")
+            )
+    return _RuleRows(
+        rule,
+        _outcomes(np.zeros_like(review), review),
+        counts.tolist(),
+        f">= {rule.min_count}",
+        zh,
+        en,
+    )
+
+
+def check_eligibility(
+    communities: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame,
+    urban_areas: gpd.GeoDataFrame,
+    policy: Policy,
+    networks: pd.DataFrame | None = None,
+    raster: pd.DataFrame | None = None,
+) -> EligibilityResult:
+    """Check every community against the policy's rules.
+
+    Parameters
+    ----------
+    communities : GeoDataFrame
+        The ``communities`` layer (EPSG:4490) with the schema's fields.
+    zones : GeoDataFrame
+        ``expropriation_zones``, same CRS.
+    urban_areas : GeoDataFrame
+        ``urban_areas``, same CRS (the plan's scope).
+    policy : Policy
+        Rules and thresholds (:func:`gislib.policy.load_policy`).
+    networks : DataFrame, optional
+        :func:`gislib.networks.analyse_networks` for the same communities;
+        its ``deficiencies`` feed the deficiency rule.
+    raster : DataFrame, optional
+        Per-community raster statistics with ``waterlogging_mean_m`` (m).
+
+    Returns
+    -------
+    EligibilityResult
+        The verdict per community and one row per community and rule.
+
+    Raises
+    ------
+    CRSError
+        A layer without a CRS, or layers in different CRSs.
+    SchemaError
+        ``communities`` lacks ``community_id``.
+
+    Examples
+    --------
+    >>> from gislib.policy import load_policy  # doctest: +SKIP
+    >>> result = check_eligibility(comm, zones=z, urban_areas=u, policy=load_policy())  # doctest: +SKIP
+    >>> result.summary["verdict"].value_counts()  # doctest: +SKIP
+    """
+    if "community_id" not in communities:
+        raise SchemaError("communities 缺少 community_id 字段 / communities lack community_id")
+    inside = urban_share(communities, urban_areas).to_numpy()
+    overlap = zone_overlap(communities, zones)
+    years = _num_column(communities, "build_year")
+    tier = _tiers(policy, years)
+    found = _deficiencies(policy, communities, networks, raster)
+    r = policy.rules
+    evaluated = [
+        _rule_scope(policy, inside),
+        _rule_build_year(policy, years, tier),
+        _rule_flag(
+            r.not_renovated,
+            _bool_column(communities, "renovated_before"),
+            good_when=False,
+            texts={
+                "pass": ("未实施过综合改造", "not renovated before"),
+                "fail": ("已实施过综合改造，不再纳入", "already comprehensively renovated"),
+                "na": ("是否已改造不详，请核实", "unknown whether renovated before: check"),
+            },
+        ),
+        _rule_expropriation(policy, overlap),
+        _rule_flag(
+            r.illegal_structures,
+            _bool_column(communities, "illegal_structures_cleared"),
+            good_when=True,
+            texts={
+                "pass": ("违章建筑拆除情况较好", "illegal structures largely removed"),
+                "fail": (
+                    "违章建筑尚未拆除，需先拆违",
+                    "illegal structures remain: remove them first",
+                ),
+                "na": ("违建拆除情况不详，请核实", "illegal structures unknown: check"),
+            },
+        ),
+        _rule_willingness(policy, _num_column(communities, "willingness")),
+        _rule_management(
+            policy,
+            communities["management"]
+            if "management" in communities
+            else pd.Series(pd.NA, index=communities.index),
+        ),
+        _rule_deficiency(policy, found, networks_checked=networks is not None),
+    ]
+    evaluated = [e for e in evaluated if e.rule.enabled]
+    ids = communities["community_id"].astype(str).to_numpy()
+    n = len(ids)
+    outcomes = (
+        np.stack([e.outcome for e in evaluated]) if evaluated else np.empty((0, n), dtype=object)
+    )
+    rule_ids = np.array([e.rule.id for e in evaluated], dtype=object)
+    failed = [tuple(rule_ids[outcomes[:, i] == Outcome.FAIL]) for i in range(n)]
+    reviewed = [tuple(rule_ids[outcomes[:, i] == Outcome.REVIEW]) for i in range(n)]
+    verdict = np.where(
+        [bool(f) for f in failed],
+        Verdict.INELIGIBLE.value,
+        np.where([bool(v) for v in reviewed], Verdict.CONDITIONAL.value, Verdict.ELIGIBLE.value),
+    )
+    summary = pd.DataFrame(
+        {
+            "community_id": ids,
+            "name": communities["name"].astype(str).to_numpy() if "name" in communities else ids,
+            "county_code": communities["county_code"].astype(str).to_numpy()
+            if "county_code" in communities
+            else "",
+            "verdict": verdict,
+            "tier": tier,
+            "failed_rules": failed,
+            "review_rules": reviewed,
+            "inside_share": inside,
+            "expropriation_share": overlap["share"].to_numpy(),
+            "expropriation_zones": ["、".join(z) for z in overlap["zones"]],
+            "deficiency_count": [len(x) for x in found],
+            "deficiencies": found,
+        },
+        index=communities.index,
+    )[_SUMMARY_COLUMNS]
+    k = len(evaluated)
+    rules = pd.DataFrame(
+        {
+            "community_id": np.repeat(ids, k),
+            "rule_id": np.tile(rule_ids, n),
+            "section": np.tile([e.rule.section for e in evaluated], n),
+            "rule_zh": np.tile([e.rule.zh for e in evaluated], n),
+            "rule_en": np.tile([e.rule.en for e in evaluated], n),
+            "outcome": outcomes.T.reshape(-1),
+            "value": [e.value[i] for i in range(n) for e in evaluated],
+            "threshold": np.tile([e.threshold for e in evaluated], n),
+            "reason_zh": [e.zh[i] for i in range(n) for e in evaluated],
+            "reason_en": [e.en[i] for i in range(n) for e in evaluated],
+        }
+    )
+    logger.info("checked %d communities against %d rules", n, k)
+    return EligibilityResult(summary=summary, rules=rules, policy=policy)
+
+
+def check_capped_share(
+    communities: pd.DataFrame, *, policy: Policy, id_field: str = "community_id"
+) -> CapCheck:
+    """Check the cap on communities built in the capped years within a set.
+
+    The plan (三) allows communities built 2001-2005 up to 15% of the
+    renovation task. The share is by number of communities. When the cap is
+    broken, the most recently built capped communities are the excess.
+
+    Parameters
+    ----------
+    communities : DataFrame
+        The set (e.g. one year's task) with ``build_year`` and ``id_field``.
+    policy : Policy
+        Gives the years and the maximum share.
+
+    Returns
+    -------
+    CapCheck
+
+    Examples
+    --------
+    >>> import pandas as pd  # doctest: +SKIP
+    >>> check_capped_share(pd.DataFrame({"community_id": list("abcd"), "build_year": [1990, 1995, 2003, 1980]}), policy=p).ok  # doctest: +SKIP
+    False
+    """
+    rule = policy.rules.build_year
+    years = _num_column(communities, "build_year")
+    tier = _tiers(policy, years)
+    mask = tier == Tier.CAPPED
+    capped = communities.loc[mask, [id_field]].assign(_y=years[mask].to_numpy())
+    capped = capped.sort_values(["_y", id_field], kind="stable")
+    ids = capped[id_field].astype(str).tolist()
+    total = len(communities)
+    allowed = int(np.floor(rule.capped_max_share * total + 1e-9))
+    excess = ids[allowed:] if len(ids) > allowed else []
+    share = len(ids) / total if total else 0.0
+    return CapCheck(
+        total=total,
+        capped=ids,
+        share=share,
+        limit=rule.capped_max_share,
+        allowed=allowed,
+        excess=excess,
+    )
