@@ -32,12 +32,8 @@ import datetime as dt
 import json
 import logging
 import re
-import shutil
-import tempfile
-import unicodedata
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -50,6 +46,14 @@ import shapely
 from gislib import settings
 from gislib.crs import CrsLike, crs_label, from_storage, parse_crs, require_crs, to_storage
 from gislib.errors import CRSError, ExportError, InputFileError, LimitExceededError, SchemaError
+from gislib.io.tables import (
+    FORMULA_TRIGGERS,
+    check_target,
+    display_width,
+    publish,
+    set_text_cell,
+    staging,
+)
 from gislib.schema import COUNTIES, STORAGE_CRS, FieldType, Layer, layer_schema
 
 __all__ = [
@@ -122,7 +126,6 @@ _EXTRA_SHORT_FORMAT = "x_{:02d}"
 _MAX_LISTED_PROBLEMS = 5
 # Text starting with one of these runs as a formula when Excel (or a CSV
 # import) reads it: such text is written as literal text.
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _CSV_ESCAPE = "'"
 # Excel ledger layout.
 _XLSX_MIN_WIDTH = 6
@@ -429,47 +432,7 @@ def _prepare(
 
 
 def _check_target(path: Path | str, *, format_name: str, overwrite: bool) -> Path:
-    target = Path(path)
-    suffixes = _SUFFIXES[format_name]
-    if target.suffix.lower() not in suffixes:
-        raise ExportError(
-            f"导出文件 {target} 的扩展名应为 {' 或 '.join(suffixes)} / the {format_name} export "
-            f"{target} must end in {' or '.join(suffixes)}"
-        )
-    if not target.parent.is_dir():
-        raise ExportError(
-            f"目标文件夹 {target.parent} 不存在 / the folder {target.parent} does not exist; "
-            "create it first"
-        )
-    if target.is_dir():
-        raise ExportError(f"{target} 是文件夹 / {target} is a folder; choose a file name")
-    if target.exists() and not overwrite:
-        raise ExportError(
-            f"文件 {target} 已存在；如要替换请传入 overwrite=True / {target} already exists; "
-            "pass overwrite=True to replace it"
-        )
-    return target
-
-
-@contextmanager
-def _staging(target: Path) -> Iterator[Path]:
-    """Yield a private temporary folder beside ``target``; always remove it afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _publish(built: Path, target: Path, *, overwrite: bool) -> Path:
-    """Move the finished file ``built`` onto ``target`` in one step."""
-    if target.exists() and not overwrite:
-        raise ExportError(
-            f"文件 {target} 在导出期间被创建 / {target} appeared while exporting; "
-            "pass overwrite=True to replace it"
-        )
-    built.replace(target)  # os.replace: atomic within one folder
-    return target
+    return check_target(path, suffixes=_SUFFIXES[format_name], overwrite=overwrite)
 
 
 def _parse_encoding(encoding: str, *, format_name: str) -> ExportEncoding:
@@ -502,7 +465,7 @@ def _dbf_type_note(kind: FieldType) -> str:
 
 def _csv_escape(text: str) -> str:
     """Keep a CSV cell from running as a formula in Excel; reversible."""
-    if text.startswith((*_FORMULA_TRIGGERS, _CSV_ESCAPE)):
+    if text.startswith((*FORMULA_TRIGGERS, _CSV_ESCAPE)):
         return _CSV_ESCAPE + text
     return text
 
@@ -725,7 +688,7 @@ def export_shapefile_zip(
     members = [f"{base}{ext}" for ext in _SHAPEFILE_PARTS] + [FIELD_DICTIONARY_NAME, README_NAME]
     import pyogrio
 
-    with _staging(target) as folder:
+    with staging(target) as folder:
         parts = folder / "parts"
         parts.mkdir()
         pyogrio.write_dataframe(
@@ -746,7 +709,7 @@ def export_shapefile_zip(
         with zipfile.ZipFile(built, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for member in members:
                 archive.write(parts / member, arcname=member)
-        _publish(built, target, overwrite=overwrite)
+        publish(built, target, overwrite=overwrite)
     logger.info(
         "exported %d %s records to %s (shapefile zip, %s, %s)",
         prep.n_records,
@@ -1051,7 +1014,7 @@ def export_geopackage(
         data = gpd.GeoDataFrame(data, geometry=geometry, crs=geometry.crs)
     if prep.crs_label == "GCJ-02":
         layer_options["DESCRIPTION"] += f"；{_GCJ02_NOTE}"
-    with _staging(target) as folder:
+    with staging(target) as folder:
         built = folder / target.name
         pyogrio.write_dataframe(
             data,
@@ -1062,7 +1025,7 @@ def export_geopackage(
             promote_to_multi=False,
             layer_options=layer_options,
         )
-        _publish(built, target, overwrite=overwrite)
+        publish(built, target, overwrite=overwrite)
     logger.info("exported %d %s records to %s (GeoPackage)", prep.n_records, layer, target)
     return target
 
@@ -1133,12 +1096,12 @@ def export_geojson(
     data = gpd.GeoDataFrame(
         _typed_frame(prep, dates_as_text=True), geometry=geometry, crs=geometry.crs
     )
-    with _staging(target) as folder:
+    with staging(target) as folder:
         built = folder / target.name
         pyogrio.write_dataframe(
             data, built, layer=prep.schema.name, driver="GeoJSON", layer_options={"RFC7946": "YES"}
         )
-        _publish(built, target, overwrite=overwrite)
+        publish(built, target, overwrite=overwrite)
     logger.info("exported %d %s records to %s (GeoJSON)", prep.n_records, layer, target)
     return target
 
@@ -1248,10 +1211,10 @@ def export_kml(
         geometry=geometry,
         crs="EPSG:4326",
     )
-    with _staging(target) as folder:
+    with staging(target) as folder:
         built = folder / target.name
         pyogrio.write_dataframe(data, built, layer=prep.schema.name, driver="KML")
-        _publish(built, target, overwrite=overwrite)
+        publish(built, target, overwrite=overwrite)
     logger.info(
         "exported %d %s records to %s (KML, %s)", prep.n_records, layer, target, prep.crs_label
     )
@@ -1261,23 +1224,6 @@ def export_kml(
 # --------------------------------------------------------------------------
 # Excel ledger
 # --------------------------------------------------------------------------
-
-
-def _display_width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _set_text(cell: Any, text: str) -> None:
-    """Write ``text`` as a literal string that Excel never runs as a formula."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    clean = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
-    if clean != text:
-        logger.warning("control characters replaced by U+FFFD in cell %s", cell.coordinate)
-    cell.value = clean
-    cell.data_type = "s"
-    if clean.startswith(_FORMULA_TRIGGERS):
-        cell.quotePrefix = True
 
 
 def _centroids(prep: _Prepared) -> tuple[list[float | None], list[float | None]]:
@@ -1379,9 +1325,9 @@ def export_excel(
     assert sheet is not None
     sheet.title = prep.schema.zh
     headers = [c.zh for c in shown] + list(coordinate_headers or ())
-    widths = [_display_width(h) for h in headers]
+    widths = [display_width(h) for h in headers]
     for col_no, header in enumerate(headers, start=1):
-        _set_text(sheet.cell(row=1, column=col_no), header)
+        set_text_cell(sheet.cell(row=1, column=col_no), header)
     for pos in range(prep.n_records):
         row_no = pos + 2
         for col_no, col in enumerate(shown, start=1):
@@ -1406,8 +1352,8 @@ def export_excel(
                 cell.value = value.replace(tzinfo=None)
                 cell.number_format = _XLSX_DATETIME_FORMAT
             else:
-                _set_text(cell, shown_text)
-            widths[col_no - 1] = max(widths[col_no - 1], _display_width(shown_text))
+                set_text_cell(cell, shown_text)
+            widths[col_no - 1] = max(widths[col_no - 1], display_width(shown_text))
         if coordinate_headers is not None:
             for offset, coord in enumerate((xs[pos], ys[pos])):
                 col_no = len(shown) + 1 + offset
@@ -1436,23 +1382,23 @@ def export_excel(
     if prep.crs_label == "GCJ-02":
         meta.append(("注意 Note", _GCJ02_NOTE))
     for row_no, (key, value) in enumerate(meta, start=1):
-        _set_text(info.cell(row=row_no, column=1), key)
-        _set_text(info.cell(row=row_no, column=2), value)
+        set_text_cell(info.cell(row=row_no, column=1), key)
+        set_text_cell(info.cell(row=row_no, column=2), value)
     table_top = len(meta) + 2
     for col_no, header in enumerate(("列名 Column", *FIELD_DICTIONARY_COLUMNS[1:]), start=1):
-        _set_text(info.cell(row=table_top, column=col_no), header)
+        set_text_cell(info.cell(row=table_top, column=col_no), header)
     for row_no, row in enumerate(_dictionary_rows(shown), start=table_top + 1):
         cells = [shown[row_no - table_top - 1].zh, *row[1:]]
         for col_no, text in enumerate(cells, start=1):
             if text:
-                _set_text(info.cell(row=row_no, column=col_no), text)
+                set_text_cell(info.cell(row=row_no, column=col_no), text)
     for col_no in range(1, len(FIELD_DICTIONARY_COLUMNS) + 1):
         info.column_dimensions[get_column_letter(col_no)].width = 24
 
-    with _staging(target) as folder:
+    with staging(target) as folder:
         built = folder / target.name
         workbook.save(built)
-        _publish(built, target, overwrite=overwrite)
+        publish(built, target, overwrite=overwrite)
     logger.info("exported %d %s records to %s (Excel ledger)", prep.n_records, layer, target)
     return target
 
