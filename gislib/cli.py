@@ -366,6 +366,67 @@ def export_cmd(
     )
 
 
+PolicyOpt = Annotated[
+    Path | None,
+    typer.Option("--policy", help="政策文件（默认：阳江 2021-2025）/ policy TOML file"),
+]
+
+
+@app.command("check")
+def check_cmd(
+    workspace: WorkspaceOpt = None,
+    county: Annotated[
+        list[str] | None,
+        typer.Option("--county", "-c", help="区县名称或代码，可多次指定 / county name or code"),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="结果文件 .gpkg 或 .xlsx / results file")
+    ] = None,
+    policy_file: PolicyOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="覆盖已有文件")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """资格审查：每个小区的结论与理由 / Eligibility check with the reasons for every verdict."""
+    from gislib.eligibility import VERDICT_LABELS, check_workspace, export_check
+    from gislib.policy import load_policy
+    from gislib.store import open_workspace
+
+    if output is not None and output.exists() and not overwrite:
+        raise _fail(
+            f"{output} 已存在，如需覆盖请加 --overwrite / {output} exists; pass --overwrite"
+        )
+    path = _workspace_path(workspace)
+    with _steps("资格审查 / checking", 3, quiet=as_json) as step:
+        policy = _run(lambda: load_policy(policy_file))
+        ws = _run(lambda: open_workspace(path))
+        step()
+        check = _run(lambda: check_workspace(ws, policy=policy, counties=county))
+        step()
+        if output is not None:
+            notes = ["样例数据为合成数据 / synthetic sample data"] if ws.is_synthetic else []
+            _run(lambda: export_check(check, output, overwrite=overwrite, notes=notes))
+        step()
+    counts = check.result.counts_by_verdict()
+    if as_json:
+        payload = {
+            "workspace": str(path),
+            "policy": policy.id,
+            "synthetic": ws.is_synthetic,
+            "counts": {str(k): int(v) for k, v in counts.items()},
+            "communities": check.to_records(),
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=1, default=str))
+        return
+    lines = [f"资格审查 / eligibility check — {policy.title}", f"工作区 / workspace: {path}"]
+    lines += [f"  {_pad(VERDICT_LABELS[k][0], 22)}{v:>6}" for k, v in counts.items()]
+    table = check.result.counts_by_failing_rule()
+    lines.append("按规则 / by rule (不通过 fail, 需复核 review):")
+    lines += [f"  {rule:<20}{row['fail']:>6}{row['review']:>6}" for rule, row in table.iterrows()]
+    if output is not None:
+        lines.append(f"结果已写入 / written: {output}")
+    typer.echo("\n".join(lines))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``renov`` and ``python -m gislib``."""
     logging.basicConfig(

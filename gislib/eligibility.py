@@ -32,14 +32,19 @@ from gislib.policy import Policy, Rule
 __all__ = [
     "DEFICIENCY_BUILDING_LABELS",
     "OUTCOME_LABELS",
+    "RESULT_LABELS",
+    "TIER_LABELS",
     "VERDICT_LABELS",
     "CapCheck",
     "EligibilityResult",
     "Outcome",
     "Tier",
     "Verdict",
+    "WorkspaceCheck",
     "check_capped_share",
     "check_eligibility",
+    "check_workspace",
+    "export_check",
     "urban_share",
     "zone_overlap",
 ]
@@ -775,3 +780,239 @@ def check_capped_share(
         allowed=allowed,
         excess=excess,
     )
+
+
+# ---------------------------------------------------------------------------
+# The whole check on a workspace, as the CLI and the app run it
+
+
+#: Chinese headers of the flat result table (:meth:`WorkspaceCheck.to_frame`).
+RESULT_LABELS: dict[str, str] = {
+    "community_id": "小区编号",
+    "name": "小区名称",
+    "county_code": "所属区县",
+    "street": "街道",
+    "build_year": "建成年份",
+    "households": "户数",
+    "verdict": "审查结论",
+    "verdict_zh": "审查结论（中文）",
+    "tier": "年限档次",
+    "failed_rules": "不通过的规则",
+    "review_rules": "需复核的规则",
+    "inside_share": "城区范围内面积占比",
+    "expropriation_share": "与征迁范围重叠占比",
+    "expropriation_zones": "涉及征迁范围",
+    "deficiency_count": "不足项数",
+    "deficiencies": "不足项",
+    "waterlogging_mean_m": "平均积水深度(m)",
+    "population": "人口估算",
+    "rule_id": "规则",
+    "section": "方案章节",
+    "rule_zh": "规则内容",
+    "outcome": "结果",
+    "value": "实测值",
+    "threshold": "阈值",
+    "reason_zh": "理由",
+    "reason_en": "reason",
+}
+
+
+@dataclass(frozen=True)
+class WorkspaceCheck:
+    """The eligibility check of a workspace with its inputs, as :func:`check_workspace` ran it.
+
+    Attributes
+    ----------
+    communities : GeoDataFrame
+        The communities checked (EPSG:4490).
+    networks : DataFrame
+        :func:`gislib.networks.analyse_networks` for them.
+    raster : DataFrame or None
+        :func:`gislib.raster.community_raster_stats` for them, when rasters exist.
+    result : EligibilityResult
+        Verdicts and rule rows.
+    """
+
+    communities: gpd.GeoDataFrame
+    networks: pd.DataFrame
+    raster: pd.DataFrame | None
+    result: EligibilityResult
+
+    def to_frame(self) -> gpd.GeoDataFrame:
+        """One row per community: attributes, verdict, shares, distances; geometry in EPSG:4490."""
+        keep = [c for c in ("street", "build_year", "households") if c in self.communities]
+        frame = self.result.summary.copy()
+        frame.insert(4, "verdict_zh", frame["verdict"].map(lambda v: VERDICT_LABELS[v][0]))
+        for col in keep:
+            frame[col] = self.communities[col]
+        if self.raster is not None:
+            for col in ("waterlogging_mean_m", "population"):
+                if col in self.raster:
+                    frame[col] = self.raster[col]
+        nets = self.networks.drop(columns=["deficiencies"], errors="ignore")
+        frame = frame.join(nets.drop(columns=[c for c in nets.columns if c in frame.columns]))
+        return gpd.GeoDataFrame(frame, geometry=self.communities.geometry, crs=self.communities.crs)
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-ready records: one per community with its rule rows and network distances."""
+        from gislib.schema import Network
+
+        rules = self.result.rules
+        by_id = dict(list(rules.groupby("community_id", sort=False)))
+        records = []
+        for idx, row in self.result.summary.iterrows():
+            net = self.networks.loc[idx]
+            rows = by_id.get(row["community_id"], rules.iloc[0:0])
+            records.append(
+                {
+                    "community_id": row["community_id"],
+                    "name": row["name"],
+                    "county_code": row["county_code"],
+                    "verdict": row["verdict"],
+                    "tier": row["tier"],
+                    "expropriation_share": round(float(row["expropriation_share"]), 4),
+                    "expropriation_zones": list(
+                        row["expropriation_zones"].split("、") if row["expropriation_zones"] else []
+                    ),
+                    "deficiencies": list(row["deficiencies"]),
+                    "nearest_main_m": {
+                        str(n): _json_number(net.get(f"dist_{n}_m")) for n in Network
+                    },
+                    "rules": [
+                        {
+                            "rule_id": r.rule_id,
+                            "section": r.section,
+                            "outcome": r.outcome,
+                            "value": _json_number(r.value),
+                            "threshold": r.threshold,
+                            "reason_zh": r.reason_zh,
+                            "reason_en": r.reason_en,
+                        }
+                        for r in rows.itertuples(index=False)
+                    ],
+                }
+            )
+        return records
+
+
+def _json_number(value: Any) -> Any:
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return value
+    if np.isnan(number):
+        return None
+    return round(number, 4)
+
+
+def check_workspace(
+    workspace: Any,
+    *,
+    policy: Policy,
+    counties: Sequence[str] | None = None,
+    rasters: bool = True,
+) -> WorkspaceCheck:
+    """Run the whole check on a workspace: networks, rasters, zones, rules.
+
+    Parameters
+    ----------
+    workspace : Workspace
+        An open workspace (:func:`gislib.store.open_workspace`).
+    policy : Policy
+        Rules and thresholds.
+    counties : sequence of str, optional
+        County codes (or names) to check; default all.
+    rasters : bool
+        Use the waterlogging and population rasters when the workspace has them.
+
+    Returns
+    -------
+    WorkspaceCheck
+
+    Raises
+    ------
+    SchemaError
+        An unknown county.
+    """
+    from gislib.networks import analyse_networks
+    from gislib.schema import county_code_for
+
+    communities = workspace.read("communities")
+    if counties:
+        codes = []
+        for value in counties:
+            code = county_code_for(value)
+            if code is None:
+                raise SchemaError(
+                    f"未知的区县 {value!r}，可用：江城区、阳东区、阳西县、阳春市或其代码 / unknown "
+                    f"county {value!r}"
+                )
+            codes.append(code)
+        communities = communities[communities["county_code"].isin(codes)]
+    networks = analyse_networks(communities, workspace.read("pipelines"), policy=policy)
+    raster = None
+    if rasters:
+        from gislib.raster import community_raster_stats
+
+        present = set(workspace.raster_names())
+        wanted = [r for r in ("waterlogging_depth", "population_density") if r in present]
+        if wanted:
+            raster = community_raster_stats(communities, workspace, rasters=wanted)
+    result = check_eligibility(
+        communities,
+        zones=workspace.read("expropriation_zones"),
+        urban_areas=workspace.read("urban_areas"),
+        policy=policy,
+        networks=networks,
+        raster=raster,
+    )
+    return WorkspaceCheck(communities=communities, networks=networks, raster=raster, result=result)
+
+
+def export_check(
+    check: WorkspaceCheck, path: Any, *, overwrite: bool = False, notes: Sequence[str] = ()
+) -> Any:
+    """Write a check to ``.gpkg`` (layers ``eligibility`` and ``eligibility_rules``) or ``.xlsx``.
+
+    Raises
+    ------
+    ExportError
+        Unsupported extension, or an existing file without ``overwrite``.
+    """
+    from pathlib import Path
+
+    import pyogrio
+
+    from gislib.io.tables import check_target, publish, staging, write_workbook
+
+    target = Path(path)
+    if target.suffix.lower() == ".xlsx":
+        frame = pd.DataFrame(check.to_frame().drop(columns="geometry"))
+        return write_workbook(
+            {"资格审查结果": frame, "审查依据": check.result.rules},
+            target,
+            column_labels=RESULT_LABELS,
+            notes=[f"政策 / policy: {check.result.policy.title}", *notes],
+            overwrite=overwrite,
+        )
+    target = check_target(target, suffixes=(".gpkg", ".xlsx"), overwrite=overwrite)
+    frame = check.to_frame()
+    for col in ("failed_rules", "review_rules", "deficiencies"):
+        frame[col] = frame[col].map("、".join)
+    rules = check.result.rules.assign(value=check.result.rules["value"].map(_json_text))
+    with staging(target) as folder:
+        built = folder / target.name
+        pyogrio.write_dataframe(frame, built, layer="eligibility", driver="GPKG")
+        pyogrio.write_dataframe(rules, built, layer="eligibility_rules", driver="GPKG", append=True)
+        return publish(built, target, overwrite=overwrite)
+
+
+def _json_text(value: Any) -> str:
+    number = _json_number(value)
+    return "" if number is None else str(number)

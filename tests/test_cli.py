@@ -153,3 +153,52 @@ def test_info_on_the_sample_reports_counties_networks_rasters_and_history(tmp_pa
     assert payload["status_events"] > 0
     assert set(layers["status_events"]["groups"]) == {"2021", "2022", "2023", "2024", "2025"}
     assert digest(sample) == before  # the committed sample is copied, never opened for writing
+
+
+def test_check_json_gives_verdict_rules_overlap_and_distances(tmp_path: Path) -> None:
+    env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
+    result = run("check", "--json", "--county", "江城区", env=env)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["synthetic"] is True
+    records = payload["communities"]
+    assert records and all(r["county_code"] == "441702" for r in records)
+    assert sum(payload["counts"].values()) == len(records)
+    first = records[0]
+    assert {r["rule_id"] for r in first["rules"]} >= {"scope", "build_year", "expropriation"}
+    assert set(first["nearest_main_m"]) == {
+        "water",
+        "rain",
+        "sewer",
+        "combined",
+        "gas",
+        "power",
+        "telecom",
+    }
+    overlapping = [r for r in records if r["expropriation_share"] > 0.1]
+    assert overlapping and all(r["verdict"] == "ineligible" for r in overlapping)
+    zone_rule = next(x for x in overlapping[0]["rules"] if x["rule_id"] == "expropriation")
+    assert overlapping[0]["expropriation_zones"][0] in zone_rule["reason_zh"]
+    assert isinstance(next(x for x in first["rules"] if x["rule_id"] == "build_year")["value"], int)
+
+
+def test_check_writes_results_to_excel_and_geopackage(tmp_path: Path) -> None:
+    import openpyxl
+    import pyogrio
+
+    env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
+    xlsx, gpkg = tmp_path / "结果.xlsx", tmp_path / "结果.gpkg"
+    assert run("check", "-c", "441721", "-o", str(xlsx), env=env).exit_code == 0
+    assert run("check", "-c", "441721", "-o", str(gpkg), env=env).exit_code == 0
+    book = openpyxl.load_workbook(xlsx)
+    assert book.sheetnames == ["资格审查结果", "审查依据", "说明"]
+    assert book["资格审查结果"]["A1"].value == "小区编号"
+    layers = dict(pyogrio.list_layers(gpkg))
+    assert layers["eligibility"] == "MultiPolygon" and "eligibility_rules" in layers
+    again = run("check", "-c", "441721", "-o", str(xlsx), env=env)
+    assert again.exit_code == 1 and "--overwrite" in again.stderr
+
+
+def test_check_with_an_unknown_county_is_a_one_line_error(tmp_path: Path) -> None:
+    result = run("check", "-c", "广州市", env={"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")})
+    assert result.exit_code == 1 and "广州市" in result.stderr
