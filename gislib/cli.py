@@ -418,7 +418,7 @@ def check_cmd(
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=1, default=str))
         return
     lines = [f"资格审查 / eligibility check — {policy.title}", f"工作区 / workspace: {path}"]
-    lines += [f"  {_pad(VERDICT_LABELS[k][0], 22)}{v:>6}" for k, v in counts.items()]
+    lines += [f"  {_pad(VERDICT_LABELS[str(k)][0], 22)}{v:>6}" for k, v in counts.items()]
     table = check.result.counts_by_failing_rule()
     lines.append("按规则 / by rule (不通过 fail, 需复核 review):")
     lines += [f"  {rule:<20}{row['fail']:>6}{row['review']:>6}" for rule, row in table.iterrows()]

@@ -861,7 +861,7 @@ class WorkspaceCheck:
         by_id = dict(list(rules.groupby("community_id", sort=False)))
         records = []
         for idx, row in self.result.summary.iterrows():
-            net = self.networks.loc[idx]
+            net = self.networks.loc[idx]  # type: ignore[call-overload]
             rows = by_id.get(row["community_id"], rules.iloc[0:0])
             records.append(
                 {

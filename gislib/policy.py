@@ -12,14 +12,13 @@ Shares are fractions 0-1; distances are metres (measured in EPSG:4546).
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from gislib.errors import PolicyError
+from gislib._toml import TableReader, read_toml
 from gislib.schema import MANAGEMENT_CHOICES, Network
 
 __all__ = [
@@ -181,90 +180,7 @@ class Policy:
         return range(self.first_year, self.last_year + 1)
 
 
-class _Reader:
-    """Reads keys of one table of a policy file, with errors naming file and key."""
-
-    def __init__(self, table: Mapping[str, Any], *, path: str, file: str) -> None:
-        if not isinstance(table, Mapping):
-            raise PolicyError(
-                f"{file}: [{path}] 应为表 / must be a table, found {type(table).__name__}"
-            )
-        self.table = table
-        self.path = path
-        self.file = file
-        self.used: set[str] = set()
-
-    def _fail(self, key: str, found: object, expected: str) -> PolicyError:
-        return PolicyError(
-            f"{self.file}: {self.path}.{key} = {found!r}，应为 {expected} / "
-            f"{self.path}.{key} is {found!r}, expected {expected}"
-        )
-
-    def get(self, key: str, kind: type[T], *, expected: str, default: T | None = None) -> T:
-        self.used.add(key)
-        if key not in self.table:
-            if default is not None:
-                return default
-            raise PolicyError(
-                f"{self.file}: 缺少 {self.path}.{key}（应为 {expected}）/ missing "
-                f"{self.path}.{key}, expected {expected}"
-            )
-        value = self.table[key]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise self._fail(key, value, expected)
-        return value
-
-    def share(self, key: str) -> float:
-        value = self.get(key, float, expected="0 到 1 之间的比例 / a share between 0 and 1")
-        if not 0.0 <= value <= 1.0:
-            raise self._fail(key, value, "0 到 1 之间的比例 / a share between 0 and 1")
-        return value
-
-    def year(self, key: str) -> int:
-        value = self.get(key, int, expected="年份，如 2000 / a year such as 2000")
-        if not 1900 <= value <= 2100:
-            raise self._fail(key, value, "1900-2100 之间的年份 / a year 1900-2100")
-        return value
-
-    def positive(self, key: str) -> float:
-        value = self.get(key, float, expected="正数 / a positive number")
-        if value <= 0:
-            raise self._fail(key, value, "正数 / a positive number")
-        return value
-
-    def sub(self, key: str) -> _Reader:
-        self.used.add(key)
-        if key not in self.table:
-            raise PolicyError(
-                f"{self.file}: 缺少表 [{self.path}.{key}] / missing table [{self.path}.{key}]"
-            )
-        path = f"{self.path}.{key}" if self.path else key
-        return _Reader(self.table[key], path=path, file=self.file)
-
-    def rule_base(self, rule_id: str) -> dict[str, Any]:
-        return {
-            "id": rule_id,
-            "section": self.get(
-                "section", str, expected='方案章节，如 "三（二）" / a plan section'
-            ),
-            "zh": self.get("zh", str, expected="中文规则说明 / the rule in Chinese"),
-            "en": self.get("en", str, expected="the rule in English"),
-            "enabled": self.get("enabled", bool, expected="true 或 false", default=True),
-        }
-
-    def done(self) -> None:
-        unknown = sorted(set(self.table) - self.used)
-        if unknown:
-            where = f"[{self.path}]" if self.path else "顶层 / top level"
-            raise PolicyError(
-                f"{self.file}: {where} 中有未知的键 {unknown}（拼写错误？）/ unknown keys "
-                f"{unknown} in {where} (a typo?)"
-            )
-
-
-def _rules(reader: _Reader) -> Rules:
+def _rules(reader: TableReader) -> Rules:
     scope = reader.sub("scope")
     scope_rule = ScopeRule(
         **scope.rule_base("scope"), min_share_inside=scope.share("min_share_inside")
@@ -279,7 +195,7 @@ def _rules(reader: _Reader) -> Rules:
         capped_max_share=by.share("capped_max_share"),
     )
     if build_year.capped_until < build_year.priority_until:
-        raise by._fail(
+        raise by.fail(
             "capped_until",
             build_year.capped_until,
             f"不早于 priority_until（{build_year.priority_until}）/ not before priority_until",
@@ -299,7 +215,7 @@ def _rules(reader: _Reader) -> Rules:
         refuse_above=ex.share("refuse_above"),
     )
     if expropriation.refuse_above < expropriation.ignore_up_to:
-        raise ex._fail(
+        raise ex.fail(
             "refuse_above",
             expropriation.refuse_above,
             "不小于 ignore_up_to / at least ignore_up_to",
@@ -313,7 +229,7 @@ def _rules(reader: _Reader) -> Rules:
         review_below=wi.share("review_below"),
     )
     if willingness.review_below > willingness.min_share:
-        raise wi._fail(
+        raise wi.fail(
             "review_below", willingness.review_below, "不大于 min_share / at most min_share"
         )
     wi.done()
@@ -322,14 +238,14 @@ def _rules(reader: _Reader) -> Rules:
     imperfect = ma.get("imperfect", list, expected=f"取值列表，取自 {list(MANAGEMENT_CHOICES)}")
     bad = [v for v in imperfect if v not in MANAGEMENT_CHOICES]
     if bad:
-        raise ma._fail("imperfect", bad, f"取值来自 / values from {list(MANAGEMENT_CHOICES)}")
+        raise ma.fail("imperfect", bad, f"取值来自 / values from {list(MANAGEMENT_CHOICES)}")
     management = ManagementRule(**ma.rule_base("management"), imperfect=tuple(imperfect))
     ma.done()
 
     de = reader.sub("deficiency")
     min_count = de.get("min_count", int, expected="非负整数 / a whole number >= 0")
     if min_count < 0:
-        raise de._fail("min_count", min_count, "非负整数 / a whole number >= 0")
+        raise de.fail("min_count", min_count, "非负整数 / a whole number >= 0")
     deficiency = DeficiencyRule(**de.rule_base("deficiency"), min_count=min_count)
     de.done()
 
@@ -378,18 +294,13 @@ def load_policy(path: Path | str | None = None) -> Policy:
         path = policy_path()
     path = Path(path)
     file = path.name
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyError(f"政策文件 {path} 不存在 / policy file {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{file} 不是有效的 TOML / is not valid TOML: {exc}") from None
-    top = _Reader(data, path="", file=file)
+    data = read_toml(path, what=("政策文件", "policy file"))
+    top = TableReader(data, path="", file=file)
     meta = top.sub("meta")
     first_year = meta.year("first_year")
     last_year = meta.year("last_year")
     if last_year < first_year:
-        raise meta._fail("last_year", last_year, f"不早于 first_year（{first_year}）")
+        raise meta.fail("last_year", last_year, f"不早于 first_year（{first_year}）")
     ident = {
         "id": meta.get("id", str, expected="政策编号 / an id"),
         "title": meta.get("title", str, expected="中文标题 / a title"),

@@ -69,7 +69,6 @@ from __future__ import annotations
 
 import logging
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -81,9 +80,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gislib._toml import TableReader, read_toml
 from gislib.crs import to_measure
 from gislib.errors import PolicyError, SchemaError
-from gislib.policy import Policy, _Reader, load_policy
+from gislib.policy import Policy, load_policy
 from gislib.schema import NETWORKS, OWNERSHIP_CHOICES, Network
 
 __all__ = [
@@ -593,72 +593,74 @@ class WorksConfig:
 # --------------------------------------------------------------------------- loading
 
 
-def _code(reader: _Reader, code: str) -> str:
+def _code(reader: TableReader, code: str) -> str:
     if not (code.isascii() and code.isidentifier()):
-        raise reader._fail(code, code, "ASCII 编码，如 gas_supply / an ASCII id such as gas_supply")
+        raise reader.fail(code, code, "ASCII 编码，如 gas_supply / an ASCII id such as gas_supply")
     return code
 
 
-def _non_negative(reader: _Reader, key: str) -> float:
+def _non_negative(reader: TableReader, key: str) -> float:
     value = reader.get(key, float, expected="非负数 / a number >= 0")
     if value < 0:
-        raise reader._fail(key, value, "非负数 / a number >= 0")
+        raise reader.fail(key, value, "非负数 / a number >= 0")
     return value
 
 
-def _count(reader: _Reader, key: str, *, minimum: int) -> int:
+def _count(reader: TableReader, key: str, *, minimum: int) -> int:
     expected = f"不小于 {minimum} 的整数 / a whole number >= {minimum}"
     value = reader.get(key, int, expected=expected)
     if value < minimum:
-        raise reader._fail(key, value, expected)
+        raise reader.fail(key, value, expected)
     return value
 
 
-def _text(reader: _Reader, key: str, expected: str) -> str:
+def _text(reader: TableReader, key: str, expected: str) -> str:
     value = reader.get(key, str, expected=expected)
     if not value.strip():
-        raise reader._fail(key, value, expected)
+        raise reader.fail(key, value, expected)
     return value
 
 
-def _strings(reader: _Reader, key: str, *, allowed: Iterable[str], what: str) -> tuple[str, ...]:
+def _strings(
+    reader: TableReader, key: str, *, allowed: Iterable[str], what: str
+) -> tuple[str, ...]:
     allowed = list(allowed)
     expected = f"{what}列表 / a list of {what}"
     values = reader.get(key, list, expected=expected)
     bad = [v for v in values if not isinstance(v, str) or v not in allowed]
     if bad:
-        raise reader._fail(key, bad, f"{what}，取值来自 / values from {allowed}")
+        raise reader.fail(key, bad, f"{what}，取值来自 / values from {allowed}")
     return tuple(values)
 
 
-def _choice(reader: _Reader, key: str, choices: Iterable[str]) -> str:
+def _choice(reader: TableReader, key: str, choices: Iterable[str]) -> str:
     choices = list(choices)
     value = reader.get(key, str, expected=f"取值之一 / one of {choices}")
     if value not in choices:
-        raise reader._fail(key, value, f"取值之一 / one of {choices}")
+        raise reader.fail(key, value, f"取值之一 / one of {choices}")
     return value
 
 
-def _shares(reader: _Reader, key: str, *, allowed: Iterable[str]) -> Mapping[str, float]:
+def _shares(reader: TableReader, key: str, *, allowed: Iterable[str]) -> Mapping[str, float]:
     table = reader.sub(key)
     allowed = list(allowed)
     out: dict[str, float] = {}
     for name in table.table:
         if name not in allowed:
-            raise table._fail(name, table.table[name], f"键取值来自 / a key from {allowed}")
+            raise table.fail(name, table.table[name], f"键取值来自 / a key from {allowed}")
         out[name] = table.share(name)
     table.done()
     return MappingProxyType(out)
 
 
-def _groups(reader: _Reader) -> dict[str, Group]:
+def _groups(reader: TableReader) -> dict[str, Group]:
     groups: dict[str, Group] = {}
     numbers: dict[int, str] = {}
     for code in reader.table:
         sub = reader.sub(_code(reader, code))
         number = _count(sub, "number", minimum=1)
         if number in numbers:
-            raise sub._fail("number", number, f"不与 {numbers[number]} 重复 / unique")
+            raise sub.fail("number", number, f"不与 {numbers[number]} 重复 / unique")
         numbers[number] = code
         groups[code] = Group(
             code=code,
@@ -673,14 +675,14 @@ def _groups(reader: _Reader) -> dict[str, Group]:
     return groups
 
 
-def _items(reader: _Reader, groups: Mapping[str, Group]) -> dict[str, Item]:
+def _items(reader: TableReader, groups: Mapping[str, Group]) -> dict[str, Item]:
     items: dict[str, Item] = {}
     numbers: dict[int, str] = {}
     for code in reader.table:
         sub = reader.sub(_code(reader, code))
         number = _count(sub, "number", minimum=1)
         if number in numbers:
-            raise sub._fail("number", number, f"不与 {numbers[number]} 重复 / unique")
+            raise sub.fail("number", number, f"不与 {numbers[number]} 重复 / unique")
         numbers[number] = code
         items[code] = Item(
             code=code,
@@ -698,7 +700,7 @@ def _items(reader: _Reader, groups: Mapping[str, Group]) -> dict[str, Item]:
     return items
 
 
-def _works(reader: _Reader, items: Mapping[str, Item]) -> dict[str, Work]:
+def _works(reader: TableReader, items: Mapping[str, Item]) -> dict[str, Work]:
     works: dict[str, Work] = {}
     for code in reader.table:
         sub = reader.sub(_code(reader, code))
@@ -723,13 +725,15 @@ def _works(reader: _Reader, items: Mapping[str, Item]) -> dict[str, Work]:
     return works
 
 
-def _by_network(reader: _Reader, key: str, works: Mapping[str, Work]) -> dict[str, tuple[str, ...]]:
+def _by_network(
+    reader: TableReader, key: str, works: Mapping[str, Work]
+) -> dict[str, tuple[str, ...]]:
     table = reader.sub(key)
     networks = [str(n) for n in Network]
     out: dict[str, tuple[str, ...]] = {}
     for name in table.table:
         if name not in networks:
-            raise table._fail(name, table.table[name], f"管网类别 / a network from {networks}")
+            raise table.fail(name, table.table[name], f"管网类别 / a network from {networks}")
         if key == "works":
             out[name] = _strings(table, name, allowed=works, what="工程编码 / work codes")
         elif key == "also_served_by":
@@ -737,13 +741,13 @@ def _by_network(reader: _Reader, key: str, works: Mapping[str, Work]) -> dict[st
         else:
             values = table.get(name, list, expected="产权单位列表 / a list of owner names")
             if not all(isinstance(v, str) for v in values):
-                raise table._fail(name, values, "产权单位名称列表 / a list of owner names")
+                raise table.fail(name, values, "产权单位名称列表 / a list of owner names")
             out[name] = tuple(values)
     table.done()
     return out
 
 
-def _rules(reader: _Reader, works: Mapping[str, Work]) -> WorkRules:
+def _rules(reader: TableReader, works: Mapping[str, Work]) -> WorkRules:
     built: dict[str, WorkRule] = {}
     for rule_id in WorkRuleId:
         sub = reader.sub(str(rule_id))
@@ -779,7 +783,7 @@ def _rules(reader: _Reader, works: Mapping[str, Work]) -> WorkRules:
         elif rule_id is WorkRuleId.OVERHEAD:
             owners = _by_network(sub, "owners", works)
             if set(owners) != set(by_network):
-                raise sub._fail(
+                raise sub.fail(
                     "owners",
                     sorted(owners),
                     f"与 works 相同的管网 / the same networks as works: {sorted(by_network)}",
@@ -811,7 +815,7 @@ def _rules(reader: _Reader, works: Mapping[str, Work]) -> WorkRules:
             if (unit is Unit.METRE and rule_id not in _METRE_RULES) or (
                 unit is Unit.LIFT and rule_id not in _LIFT_RULES
             ):
-                raise sub._fail(
+                raise sub.fail(
                     "works",
                     code,
                     f"单位为 {unit} 的工程只能用于 / a work in {unit} only in rules "
@@ -833,7 +837,7 @@ def _rules(reader: _Reader, works: Mapping[str, Work]) -> WorkRules:
     return WorkRules(**built)  # type: ignore[arg-type]
 
 
-def _funding(reader: _Reader, config: dict[str, Any]) -> Funding:
+def _funding(reader: TableReader, config: dict[str, Any]) -> Funding:
     works = config["works"]
     sections: dict[str, str] = {}
     section_expected = '方案章节，如 "七（三）" / a plan section'
@@ -911,13 +915,8 @@ def load_works(path: Path | str | None = None) -> WorksConfig:
         path = policy_path(WORKS_FILE)
     path = Path(path)
     file = path.name
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PolicyError(f"工程文件 {path} 不存在 / works file {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{file} 不是有效的 TOML / is not valid TOML: {exc}") from None
-    top = _Reader(data, path="", file=file)
+    data = read_toml(path, what=("工程文件", "works file"))
+    top = TableReader(data, path="", file=file)
     meta = top.sub("meta")
     ident = {
         "id": _text(meta, "id", "编号 / an id"),
