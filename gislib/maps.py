@@ -35,7 +35,7 @@ from folium.template import Template
 from folium.utilities import JsCode
 
 from gislib import settings
-from gislib.crs import crs_label
+from gislib.crs import crs_label, require_same_crs, to_measure
 from gislib.errors import CRSError, SchemaError
 from gislib.schema import COUNTIES, MEASURE_CRS, STORAGE_CRS
 
@@ -44,17 +44,30 @@ __all__ = [
     "COUNTY_COLOURS",
     "DISPLAY_DECIMALS",
     "DISPLAY_SIMPLIFY_M",
+    "NEAREST_MAINS_COLUMNS",
+    "NETWORK_COLOURS",
     "OTHER_COLOUR",
+    "SELECTED_COLOUR",
+    "SELECTED_ZOOM",
+    "VERDICT_COLOURS",
+    "ZONE_COLOUR",
+    "EligibilityMap",
     "Legend",
     "OverviewMap",
+    "Selection",
     "asset_base_url",
     "base_map",
+    "clicked_feature_id",
     "community_layers",
     "county_layer",
     "county_summary",
     "display_frame",
+    "eligibility_map",
     "map_html",
+    "nearest_mains",
     "overview_map",
+    "selection_layer",
+    "short_rule_name",
     "urban_area_layer",
 ]
 
@@ -120,6 +133,9 @@ _MAP_CSS = f"""<style>
   margin-right: 6px; vertical-align: -2px; border-radius: 2px; }}
 .renov-legend .renov-line {{ display: inline-block; width: 14px; height: 0;
   margin-right: 6px; vertical-align: 4px; }}
+.renov-legend .renov-outline {{ display: inline-block; width: 12px; height: 12px;
+  margin-right: 6px; vertical-align: -2px; box-sizing: border-box; }}
+.renov-legend .renov-legend-grid {{ display: grid; column-gap: 12px; }}
 .leaflet-control-layers {{ font-size: 13px; line-height: 20px; }}
 .renov-county-label {{ font-size: 15px; font-weight: 600; color: #333; text-align: center;
   white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }}
@@ -181,11 +197,15 @@ class Legend(MacroElement):
     title : str
         Heading of the legend.
     entries : sequence of (str, str, str)
-        ``(label, colour, kind)`` with ``kind`` ``"fill"`` (a square swatch)
-        or ``"dash"`` (a dashed line). Labels are escaped; colours must be
-        CSS colours chosen by the code, never user input.
+        ``(label, colour, kind)`` with ``kind`` ``"fill"`` (a square swatch),
+        ``"dash"`` (a dashed line), ``"line"`` (a solid line) or
+        ``"outline"`` (a square with a dashed border, e.g. a zone). Labels
+        are escaped; colours must be CSS colours chosen by the code, never
+        user input.
     position : str
         Leaflet control corner, ``"bottomright"`` by default.
+    columns : int
+        Number of columns the entries are laid out in (1 by default).
 
     Examples
     --------
@@ -215,18 +235,32 @@ class Legend(MacroElement):
         entries: Sequence[tuple[str, str, str]],
         *,
         position: str = "bottomright",
+        columns: int = 1,
     ) -> None:
         super().__init__()
         self._name = "Legend"
         self.position = position
-        rows = [f'<div class="renov-legend-title">{html.escape(title)}</div>']
+        rows = []
         for label, colour, kind in entries:
             if kind == "dash":
                 mark = f'<span class="renov-line" style="border-top: 2px dashed {colour}"></span>'
+            elif kind == "line":
+                mark = f'<span class="renov-line" style="border-top: 3px solid {colour}"></span>'
+            elif kind == "outline":
+                mark = (
+                    f'<span class="renov-outline" style="border: 2px dashed {colour}; '
+                    f'background: {colour}22"></span>'
+                )
             else:
                 mark = f'<span class="renov-swatch" style="background: {colour}"></span>'
             rows.append(f"<div>{mark}{html.escape(label)}</div>")
-        self.html = "".join(rows)
+        body = "".join(rows)
+        if columns > 1:
+            body = (
+                f'<div class="renov-legend-grid" '
+                f'style="grid-template-columns: repeat({int(columns)}, auto)">{body}</div>'
+            )
+        self.html = f'<div class="renov-legend-title">{html.escape(title)}</div>{body}'
 
 
 def asset_base_url(base_url_path: str | None = None) -> str:
@@ -773,6 +807,657 @@ def overview_map(
     }
     logger.debug("overview map draws %s", drawn)
     return OverviewMap(map=m, community_groups=[g.group for g in built], drawn=drawn)
+
+
+# ---------------------------------------------------------------------------
+# Eligibility map: communities by verdict, expropriation zones, and the nearest
+# mains of the selected community.
+
+#: Fill colour of each verdict (keys: :class:`gislib.eligibility.Verdict` values).
+VERDICT_COLOURS: dict[str, str] = {
+    "eligible": "#16a34a",  # green
+    "conditional": "#f59e0b",  # amber
+    "ineligible": "#dc2626",  # red
+}
+#: Outline colour of planned expropriation zones (dashed, faint fill).
+ZONE_COLOUR = "#b91c1c"
+#: Outline colour of the selected community.
+SELECTED_COLOUR = "#111111"
+#: Line colour of each network's nearest main (keys: :class:`gislib.schema.Network` values).
+NETWORK_COLOURS: dict[str, str] = {
+    "water": "#2563eb",  # blue
+    "rain": "#06b6d4",  # cyan
+    "sewer": "#92400e",  # brown
+    "combined": "#7c3aed",  # violet
+    "gas": "#ea580c",  # orange
+    "power": "#db2777",  # pink
+    "telecom": "#475569",  # slate
+}
+#: Zoom level the page uses to show a selected community (a 100 m block is ~45 px).
+SELECTED_ZOOM = 16
+
+#: Columns of :func:`nearest_mains`, in order.
+NEAREST_MAINS_COLUMNS: tuple[str, ...] = (
+    "network",
+    "network_zh",
+    "network_en",
+    "pipe_id",
+    "distance_m",
+    "reach_m",
+    "within_reach",
+    "planned_distance_m",
+    "planned_within_reach",
+)
+
+_UNCHECKED = "unchecked"
+_UNCHECKED_LABEL = "未审查 / not checked"
+_ZONE_FILL_OPACITY = 0.10
+_VERDICT_FILL_OPACITY = 0.7
+_CONNECTOR_DASH = "3 5"
+# Line widths of the nearest mains in pixels: the last network's, and the step between two.
+_MAIN_WEIGHT_MIN = 3.0
+_MAIN_WEIGHT_STEP = 1.5
+# County outlines are only a background here: coarser simplification (metres).
+_COUNTY_SIMPLIFY_M = 15.0
+# Rule names in tooltips are cut at the first of these (the rest explains the rule).
+_RULE_NAME_BREAKS = ("：", "（", "(", ":")
+
+
+@dataclass(frozen=True)
+class EligibilityMap:
+    """What :func:`eligibility_map` built.
+
+    Attributes
+    ----------
+    map : folium.Map
+        The map, ready for ``st_folium`` or :func:`map_html`.
+    drawn : dict of str to int
+        Features drawn per layer (``counties``, ``zones``, ``communities``,
+        ``mains``), after dropping missing or empty geometries.
+    verdict_counts : dict of str to int
+        Communities drawn per verdict (``eligible``, ``conditional``,
+        ``ineligible`` and, when some lack a verdict, ``unchecked``).
+    selection : Selection or None
+        The highlighted community's layer, when ``highlight`` was given.
+    interactive_layers : tuple of str
+        Layers whose features react to the mouse (each is one
+        ``path.leaflet-interactive`` in the browser).
+    """
+
+    map: folium.Map
+    drawn: dict[str, int]
+    verdict_counts: dict[str, int]
+    selection: Selection | None = None
+    interactive_layers: tuple[str, ...] = field(
+        default=("counties", "zones", "communities", "mains")
+    )
+
+    @property
+    def interactive_count(self) -> int:
+        """Number of interactive features (SVG paths) the browser draws."""
+        return sum(self.drawn.get(name, 0) for name in self.interactive_layers)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The selected community and its nearest mains, as :func:`selection_layer` drew them.
+
+    Attributes
+    ----------
+    group : folium.FeatureGroup
+        Outline of the community, the nearest existing main of each network
+        (with the distance in its tooltip) and a dashed connector along the
+        measured shortest distance. Pass it to ``st_folium`` as
+        ``feature_group_to_add`` so that changing the selection keeps the view.
+    community_id : str
+    center : tuple of float
+        ``(lat, lon)`` of a point inside the community (EPSG:4490 degrees).
+    mains : DataFrame
+        :func:`nearest_mains` of the community, plus ``drawn`` (bool): whether
+        the main was found in the pipelines layer and drawn.
+    """
+
+    group: folium.FeatureGroup
+    community_id: str
+    center: tuple[float, float]
+    mains: pd.DataFrame
+
+
+def short_rule_name(text: str) -> str:
+    """A rule's wording cut before its first explanation, for tooltips and narrow tables.
+
+    Examples
+    --------
+    >>> short_rule_name("建成年份：2000年底前优先；2001-2005年可纳入")
+    '建成年份'
+    >>> short_rule_name("居民改造意愿强烈（同意户数不少于三分之二）")
+    '居民改造意愿强烈'
+    """
+    cut = len(text)
+    for mark in _RULE_NAME_BREAKS:
+        pos = text.find(mark)
+        if pos > 0:
+            cut = min(cut, pos)
+    return text[:cut]
+
+
+def _verdict_label(verdict: str) -> str:
+    from gislib.eligibility import VERDICT_LABELS
+
+    return VERDICT_LABELS[verdict][0] if verdict in VERDICT_LABELS else _UNCHECKED_LABEL
+
+
+def _rule_list(ids: Any, names: Mapping[str, str]) -> str | None:
+    if not isinstance(ids, tuple | list) or not ids:
+        return None
+    return "、".join(names.get(str(i), str(i)) for i in ids)
+
+
+def _community_tips(
+    shown: pd.DataFrame, *, county_names: Mapping[str, str], rule_names: Mapping[str, str]
+) -> list[str]:
+    from gislib.eligibility import TIER_LABELS
+
+    tips = []
+    columns = ("name", "community_id", "county_code", "verdict", "tier")
+    rows = zip(*(shown[c].tolist() for c in columns), strict=True)
+    for (name, cid, code, verdict, tier), failed, review in zip(
+        rows, shown["failed_rules"].tolist(), shown["review_rules"].tolist(), strict=True
+    ):
+        tier_zh = TIER_LABELS[tier][0] if isinstance(tier, str) and tier in TIER_LABELS else None
+        county = "" if not isinstance(code, str) else code
+        tips.append(
+            _tooltip(
+                str(name),
+                [
+                    ("小区编号", cid),
+                    ("区县", county_names.get(county, county or None)),
+                    ("审查结论", _verdict_label(str(verdict))),
+                    ("年限档次", tier_zh),
+                    ("不通过", _rule_list(failed, rule_names)),
+                    ("需复核", _rule_list(review, rule_names)),
+                ],
+            )
+        )
+    return tips
+
+
+def _community_features(shown: gpd.GeoDataFrame, tips: Sequence[str]) -> dict[str, Any]:
+    """Features whose properties are the tooltip and the community id (for clicks)."""
+    data = _feature_collection(shown, ids=_unique_ids(shown["community_id"]), tips=tips)
+    for feature, cid in zip(data["features"], shown["community_id"], strict=True):
+        feature["properties"]["community_id"] = str(cid)
+    return data
+
+
+def _zone_layer(zones: gpd.GeoDataFrame, *, simplify_m: float) -> folium.FeatureGroup:
+    optional = [c for c in ("name", "plan", "planned_year") if c in zones.columns]
+    shown = display_frame(zones, columns=optional, simplify_m=simplify_m)
+
+    def column(name: str) -> list[Any]:
+        return shown[name].tolist() if name in shown.columns else [None] * len(shown)
+
+    tips = [
+        _tooltip(
+            "规划征迁范围" if name is None or pd.isna(name) else str(name),
+            [("规划", plan), ("计划年份", year)],
+        )
+        for name, plan, year in zip(
+            column("name"), column("plan"), column("planned_year"), strict=True
+        )
+    ]
+    data = _feature_collection(shown, ids=[f"zone-{i}" for i in range(len(shown))], tips=tips)
+    group = folium.FeatureGroup(name=f"规划征迁范围（{len(shown)} 处）", overlay=True)
+    if data["features"]:
+        folium.GeoJson(
+            data,
+            style_function=_constant_style(
+                {
+                    "color": ZONE_COLOUR,
+                    "weight": 2,
+                    "dashArray": "6 4",
+                    "fillColor": ZONE_COLOUR,
+                    "fillOpacity": _ZONE_FILL_OPACITY,
+                }
+            ),
+            on_each_feature=_BIND_TOOLTIP,
+            control=False,
+        ).add_to(group)
+    return group
+
+
+def nearest_mains(row: pd.Series, *, reach_m: Mapping[str, float]) -> pd.DataFrame:
+    """The nearest existing (and planned) main of each network for one community.
+
+    Parameters
+    ----------
+    row : Series
+        One row of :func:`gislib.networks.analyse_networks` (``dist_{n}_m``,
+        ``nearest_{n}_id``, ``planned_dist_{n}_m`` for each network ``n``).
+    reach_m : mapping of str to float
+        The policy's reach per network in metres (``policy.reach_m``).
+
+    Returns
+    -------
+    DataFrame
+        One row per network of :data:`gislib.schema.NETWORKS`, columns
+        :data:`NEAREST_MAINS_COLUMNS`: distances in metres measured in
+        EPSG:4546 (NaN when the network has no main), ``pipe_id`` ``""``
+        when none, ``within_reach`` / ``planned_within_reach`` bool.
+
+    Examples
+    --------
+    >>> nearest_mains(networks.iloc[0], reach_m=policy.reach_m)  # doctest: +SKIP
+    """
+    from gislib.schema import NETWORKS
+
+    records = []
+    for network, (zh, en) in NETWORKS.items():
+        key = str(network)
+        dist = _number(row.get(f"dist_{key}_m"))
+        planned = _number(row.get(f"planned_dist_{key}_m"))
+        reach = float(reach_m[key]) if key in reach_m else math.nan
+        pipe_id = row.get(f"nearest_{key}_id")
+        records.append(
+            {
+                "network": key,
+                "network_zh": zh,
+                "network_en": en,
+                "pipe_id": "" if pipe_id is None or pd.isna(pipe_id) else str(pipe_id),
+                "distance_m": float(dist),
+                "reach_m": reach,
+                "within_reach": bool(dist <= reach),
+                "planned_distance_m": float(planned),
+                "planned_within_reach": bool(planned <= reach),
+            }
+        )
+    return pd.DataFrame.from_records(records, columns=list(NEAREST_MAINS_COLUMNS))
+
+
+def _number(value: Any) -> float:
+    """A float from a cell; NaN for a missing or non-numeric value."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number
+
+
+def _metres(value: float) -> str | None:
+    return None if math.isnan(value) else f"{value:.0f} m"
+
+
+def _keyed_style(
+    colours: Mapping[str, str],
+    style: Mapping[str, Any],
+    *,
+    weights: Mapping[str, float] | None = None,
+) -> Any:
+    """A style function colouring (and optionally sizing) each feature by its id."""
+
+    def fn(feature: dict[str, Any]) -> dict[str, Any]:
+        key = str(feature.get("id"))
+        out = {"color": colours.get(key, OTHER_COLOUR), **style}
+        if weights is not None and key in weights:
+            out["weight"] = weights[key]
+        return out
+
+    return fn
+
+
+def selection_layer(
+    community_id: str,
+    *,
+    communities: gpd.GeoDataFrame,
+    networks: pd.DataFrame,
+    pipelines: gpd.GeoDataFrame,
+    reach_m: Mapping[str, float],
+    simplify_m: float = DISPLAY_SIMPLIFY_M,
+) -> Selection:
+    """The selected community's outline and the nearest main of each network.
+
+    Each main is drawn in its network's colour (:data:`NETWORK_COLOURS`)
+    with a tooltip naming the network, the pipe id and the distance; a thin
+    dashed connector follows the shortest line between the community and the
+    main, measured in EPSG:4546 as the network analysis measured it. The
+    outline and connectors do not catch the mouse, so a click under them
+    reaches the community.
+
+    Parameters
+    ----------
+    community_id : str
+        The community to show.
+    communities : GeoDataFrame
+        The communities checked (EPSG:4490), with ``community_id`` and ``name``.
+    networks : DataFrame
+        :func:`gislib.networks.analyse_networks` for them (same index).
+    pipelines : GeoDataFrame
+        The ``pipelines`` layer (``pipe_id``, ``network``), same CRS.
+    reach_m : mapping of str to float
+        ``policy.reach_m`` (metres).
+    simplify_m : float
+        Display simplification in metres (EPSG:4546).
+
+    Returns
+    -------
+    Selection
+
+    Raises
+    ------
+    SchemaError
+        The community is not among ``communities``, or a column is missing.
+    CRSError
+        A layer has no CRS.
+    """
+    if "community_id" not in communities.columns:
+        raise SchemaError("communities 缺少 community_id 字段 / communities lack community_id")
+    hits = communities.index[communities["community_id"].astype(str) == str(community_id)]
+    if len(hits) == 0:
+        raise SchemaError(
+            f"找不到小区 {community_id!r}，请重新选择 / community {community_id!r} is not among "
+            "the communities checked: pick another"
+        )
+    label = hits[0]
+    if label not in networks.index:
+        raise SchemaError(
+            f"小区 {community_id!r} 没有管网分析结果 / the network analysis lacks {community_id!r}"
+        )
+    missing = [c for c in ("pipe_id", "network") if c not in pipelines.columns]
+    if missing:
+        raise SchemaError(f"pipelines 缺少字段 {missing} / the pipelines lack {missing}")
+    require_same_crs(communities, pipelines, names=("communities", "pipelines"))
+    mains = nearest_mains(networks.loc[label], reach_m=reach_m)
+    community = communities.loc[[label]]
+    group = folium.FeatureGroup(name="选中小区 / selected", overlay=True, control=False)
+
+    lookup = pd.DataFrame(
+        {"pipe_id": pipelines["pipe_id"].astype(str).to_numpy(), "_pos": np.arange(len(pipelines))}
+    ).drop_duplicates(subset="pipe_id", keep="first")
+    wanted = mains.loc[mains["pipe_id"] != "", ["network", "pipe_id"]]
+    found = wanted.merge(lookup, on="pipe_id", how="inner")
+    chosen = gpd.GeoDataFrame(
+        found[["network", "pipe_id"]],
+        geometry=np.asarray(pipelines.geometry.array)[found["_pos"].to_numpy()],
+        crs=pipelines.crs,
+    )
+    shown_pipes = display_frame(chosen, columns=("network", "pipe_id"), simplify_m=simplify_m)
+    mains = mains.assign(drawn=mains["pipe_id"].isin(set(shown_pipes["pipe_id"])))
+    if len(shown_pipes):
+        by_network = mains.set_index("network")
+        tips = []
+        for network, pipe_id in zip(shown_pipes["network"], shown_pipes["pipe_id"], strict=True):
+            info = by_network.loc[network]
+            tips.append(
+                _tooltip(
+                    f"{info['network_zh']}：最近的现状主管",
+                    [
+                        ("管线编号", pipe_id),
+                        ("距小区", _metres(info["distance_m"])),
+                        ("服务半径", _metres(info["reach_m"])),
+                        ("在服务半径内", "是" if info["within_reach"] else "否"),
+                    ],
+                )
+            )
+        colours = {
+            str(i): NETWORK_COLOURS.get(str(n), OTHER_COLOUR)
+            for i, n in enumerate(shown_pipes["network"])
+        }
+        ids = list(colours)
+        # Mains of several networks often share a street: drawn from the widest
+        # (first network) to the narrowest, every colour stays visible.
+        order = {str(n): k for k, n in enumerate(NETWORK_COLOURS)}
+        last = len(order) - 1
+        weights = {
+            str(i): _MAIN_WEIGHT_MIN + _MAIN_WEIGHT_STEP * (last - order.get(str(n), last))
+            for i, n in enumerate(shown_pipes["network"])
+        }
+        # The measured shortest line between the community and each main (EPSG:4546).
+        target = to_measure(community).geometry.iloc[0]
+        links = shapely.shortest_line(
+            target, np.asarray(to_measure(chosen.loc[shown_pipes.index]).geometry.array)
+        )
+        connectors = gpd.GeoDataFrame(
+            geometry=gpd.GeoSeries(links, crs=MEASURE_CRS).to_crs(STORAGE_CRS).to_numpy(),
+            crs=STORAGE_CRS,
+        )
+        folium.GeoJson(
+            _feature_collection(display_frame(connectors, simplify_m=0), ids=ids, tips=None),
+            style_function=_keyed_style(
+                colours, {"weight": 2, "dashArray": _CONNECTOR_DASH, "opacity": 0.9}
+            ),
+            interactive=False,
+            control=False,
+        ).add_to(group)
+        folium.GeoJson(
+            _feature_collection(shown_pipes, ids=ids, tips=tips),
+            style_function=_keyed_style(colours, {"opacity": 0.95}, weights=weights),
+            highlight_function=_constant_style({"opacity": 1.0}),
+            on_each_feature=_BIND_TOOLTIP,
+            control=False,
+        ).add_to(group)
+    outline = display_frame(community, simplify_m=simplify_m)
+    if len(outline):
+        folium.GeoJson(
+            _feature_collection(outline, ids=[str(community_id)], tips=None),
+            style_function=_constant_style({"color": SELECTED_COLOUR, "weight": 4, "fill": False}),
+            interactive=False,
+            control=False,
+        ).add_to(group)
+        point = outline.geometry.iloc[0].representative_point()
+        center = (round(point.y, DISPLAY_DECIMALS), round(point.x, DISPLAY_DECIMALS))
+    else:
+        center = (math.nan, math.nan)
+    return Selection(group=group, community_id=str(community_id), center=center, mains=mains)
+
+
+def eligibility_map(
+    communities: gpd.GeoDataFrame,
+    verdicts: pd.DataFrame,
+    *,
+    zones: gpd.GeoDataFrame,
+    counties: gpd.GeoDataFrame,
+    rule_names: Mapping[str, str] | None = None,
+    highlight: str | None = None,
+    networks: pd.DataFrame | None = None,
+    pipelines: gpd.GeoDataFrame | None = None,
+    reach_m: Mapping[str, float] | None = None,
+    asset_base_url: str = ASSET_BASE_URL,
+    simplify_m: float = DISPLAY_SIMPLIFY_M,
+) -> EligibilityMap:
+    """The eligibility map: communities coloured by verdict over zones and counties.
+
+    Communities are one layer per verdict (green eligible, amber conditional,
+    red ineligible; :data:`VERDICT_COLOURS`), each feature carrying only its
+    escaped tooltip and its ``community_id`` (which ``st_folium`` returns on
+    a click as ``last_active_drawing.properties.community_id``). Planned
+    expropriation zones are dashed red outlines with a faint fill, counties a
+    faint background. A collapsed layer control and a verdict legend are
+    added. The map opens on the communities' extent.
+
+    Parameters
+    ----------
+    communities : GeoDataFrame
+        The communities checked (EPSG:4490) with ``community_id``, ``name``
+        and ``county_code``.
+    verdicts : DataFrame
+        :attr:`gislib.eligibility.EligibilityResult.summary`: ``community_id``,
+        ``verdict``, ``tier``, ``failed_rules``, ``review_rules``. Matched on
+        ``community_id``; a community without a row is drawn grey.
+    zones : GeoDataFrame
+        The ``expropriation_zones`` layer (``name``, ``plan`` and
+        ``planned_year`` shown when present).
+    counties : GeoDataFrame
+        The ``counties`` layer (``code``, ``name``).
+    rule_names : mapping of str to str, optional
+        Rule id -> Chinese wording (``{r.id: r.zh for r in policy.rules.all()}``),
+        shortened for the tooltips; default the rule ids.
+    highlight : str, optional
+        A community id to draw with its nearest mains (needs ``networks``,
+        ``pipelines`` and ``reach_m``). The app passes the selection to
+        ``st_folium`` instead (:func:`selection_layer`), which keeps the view.
+    networks, pipelines, reach_m
+        See :func:`selection_layer`.
+    asset_base_url : str
+        Where the browser finds Leaflet; see :func:`base_map`.
+    simplify_m : float
+        Display simplification in metres (EPSG:4546).
+
+    Returns
+    -------
+    EligibilityMap
+
+    Raises
+    ------
+    CRSError, SchemaError
+        A layer has no CRS or lacks a needed column; ``highlight`` without
+        ``networks``, ``pipelines`` and ``reach_m`` or not among the communities.
+
+    Examples
+    --------
+    >>> check = check_workspace(ws, policy=policy)  # doctest: +SKIP
+    >>> built = eligibility_map(check.communities, check.result.summary,
+    ...                         zones=ws.read("expropriation_zones"),
+    ...                         counties=ws.read("counties"))  # doctest: +SKIP
+    >>> built.verdict_counts  # doctest: +SKIP
+    {'eligible': 224, 'conditional': 160, 'ineligible': 216}
+    """
+    required = ("community_id", "verdict", "tier", "failed_rules", "review_rules")
+    missing = [c for c in required if c not in verdicts.columns]
+    if missing:
+        raise SchemaError(f"审查结果缺少字段 {missing} / the verdicts lack columns {missing}")
+    shown = display_frame(
+        communities, columns=("community_id", "name", "county_code"), simplify_m=simplify_m
+    )
+    table = verdicts[list(required)].copy()
+    table["community_id"] = table["community_id"].astype(str)
+    table = table.drop_duplicates(subset="community_id", keep="first")
+    keys = shown["community_id"].astype(str)
+    joined = table.set_index("community_id").reindex(keys.to_numpy())
+    for col in required[1:]:
+        shown[col] = joined[col].to_numpy()
+    shown["verdict"] = shown["verdict"].fillna(_UNCHECKED)
+
+    m = base_map(bounds=_map_bounds(shown, counties), asset_base_url=asset_base_url)
+    county_group = county_layer(counties, simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M))
+    county_group.add_to(m)
+    zone_group = _zone_layer(zones, simplify_m=simplify_m)
+    zone_group.add_to(m)
+    names = {str(k): short_rule_name(str(v)) for k, v in (rule_names or {}).items()}
+    county_names = _county_names(counties)
+    counts: dict[str, int] = {}
+    for verdict in [*VERDICT_COLOURS, _UNCHECKED]:
+        part = shown[shown["verdict"] == verdict]
+        if verdict == _UNCHECKED and len(part) == 0:
+            continue
+        counts[verdict] = len(part)
+        colour = VERDICT_COLOURS.get(verdict, OTHER_COLOUR)
+        label = _verdict_label(verdict)
+        group = folium.FeatureGroup(name=f"{label}（{len(part)} 个）", overlay=True)
+        if len(part):
+            tips = _community_tips(part, county_names=county_names, rule_names=names)
+            folium.GeoJson(
+                _community_features(part, tips),
+                style_function=_constant_style(
+                    {
+                        "color": colour,
+                        "weight": 1.5,
+                        "fillColor": colour,
+                        "fillOpacity": _VERDICT_FILL_OPACITY,
+                    }
+                ),
+                highlight_function=_constant_style({"weight": 4, "fillOpacity": 0.9}),
+                on_each_feature=_BIND_TOOLTIP,
+                control=False,
+            ).add_to(group)
+        group.add_to(m)
+
+    # Collapsed: the legend already names the layers; the control opens on hover.
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    entries = [
+        (f"{_verdict_label(v)}  {n} 个", VERDICT_COLOURS.get(v, OTHER_COLOUR), "fill")
+        for v, n in counts.items()
+    ]
+    entries.append(("规划征迁范围", ZONE_COLOUR, "outline"))
+    entries.append(("选中的小区（最近主管按管网着色）", SELECTED_COLOUR, "line"))
+    Legend("审查结论 / Verdict", entries).add_to(m)
+
+    selection = None
+    if highlight is not None:
+        if networks is None or pipelines is None or reach_m is None:
+            raise SchemaError(
+                "highlight 需要 networks、pipelines 和 reach_m / highlight needs networks, "
+                "pipelines and reach_m"
+            )
+        selection = selection_layer(
+            highlight,
+            communities=communities,
+            networks=networks,
+            pipelines=pipelines,
+            reach_m=reach_m,
+            simplify_m=simplify_m,
+        )
+        selection.group.add_to(m)
+    drawn = {
+        "counties": _feature_count(county_group),
+        "zones": _feature_count(zone_group),
+        "communities": int(sum(counts.values())),
+        "mains": int(selection.mains["drawn"].sum()) if selection is not None else 0,
+    }
+    logger.debug("eligibility map draws %s", drawn)
+    return EligibilityMap(map=m, drawn=drawn, verdict_counts=counts, selection=selection)
+
+
+def _map_bounds(
+    shown: gpd.GeoDataFrame, counties: gpd.GeoDataFrame
+) -> tuple[float, float, float, float]:
+    """The communities' extent, else the counties', else the region's (EPSG:4490 degrees)."""
+    if len(shown):
+        minx, miny, maxx, maxy = (float(v) for v in shown.total_bounds)
+        return (minx, miny, maxx, maxy)
+    raw = np.asarray(counties.geometry.array)
+    valid = ~(shapely.is_missing(raw) | shapely.is_empty(raw))
+    if valid.any():
+        minx, miny, maxx, maxy = (
+            float(v) for v in counties[valid].to_crs(STORAGE_CRS).total_bounds
+        )
+        return (minx, miny, maxx, maxy)
+    return settings.region_bounds
+
+
+def clicked_feature_id(value: Any, *, field: str = "community_id") -> str | None:
+    """The id of the feature clicked on an ``st_folium`` map, if any.
+
+    Parameters
+    ----------
+    value : dict or None
+        What ``st_folium`` returned (or its session-state value), with
+        ``last_active_drawing`` among its returned objects.
+    field : str
+        The feature property holding the id.
+
+    Returns
+    -------
+    str or None
+        ``None`` when nothing was clicked or the clicked feature has no such
+        property (a county, a zone, a main).
+
+    Examples
+    --------
+    >>> clicked_feature_id({"last_active_drawing": {"properties": {"community_id": "C1"}}})
+    'C1'
+    >>> clicked_feature_id({"last_active_drawing": None}) is None
+    True
+    """
+    if not isinstance(value, Mapping):
+        return None
+    drawing = value.get("last_active_drawing")
+    if not isinstance(drawing, Mapping):
+        return None
+    properties = drawing.get("properties")
+    if not isinstance(properties, Mapping):
+        return None
+    found = properties.get(field)
+    return None if found is None or found == "" else str(found)
 
 
 def _feature_count(group: folium.FeatureGroup) -> int:

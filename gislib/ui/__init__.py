@@ -16,7 +16,7 @@ APP_TITLE = "阳江市城镇老旧小区改造 GIS"
 
 def pages() -> list[st.Page]:
     """The pages of the app, in navigation order (the first is the default)."""
-    from gislib.ui import overview
+    from gislib.ui import eligibility, overview
 
     return [
         st.Page(
@@ -25,5 +25,11 @@ def pages() -> list[st.Page]:
             icon=":material/map:",
             url_path="overview",
             default=True,
+        ),
+        st.Page(
+            eligibility.render,
+            title="资格审查 / Eligibility",
+            icon=":material/fact_check:",
+            url_path="eligibility",
         ),
     ]
