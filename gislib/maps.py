@@ -139,6 +139,7 @@ _MAP_CSS = f"""<style>
 .leaflet-control-layers {{ font-size: 13px; line-height: 20px; }}
 .renov-county-label {{ font-size: 15px; font-weight: 600; color: #333; text-align: center;
   white-space: nowrap; text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }}
+.leaflet-pane > svg path.leaflet-interactive:focus {{ outline: none; }}
 .renov-tip {{ font-size: 13px; line-height: 18px; }}
 .renov-tip table {{ border-collapse: collapse; }}
 .renov-tip th {{ text-align: left; font-weight: normal; color: #666; padding-right: 8px; }}
@@ -184,6 +185,35 @@ class _AttributionPrefix(MacroElement):
         """
         {% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.attributionControl.setPrefix("Leaflet");
+        {% endmacro %}
+        """
+    )
+
+
+class _FocusWithoutScroll(MacroElement):
+    """Focus the map on mouse-down without scrolling the page around its frame.
+
+    Leaflet's keyboard handler focuses the map container on every mouse-down.
+    Inside ``st_folium``'s iframe, a map partly below the window's edge then
+    scrolls the Streamlit page by a few pixels between mouse-down and mouse-up,
+    so the browser sends the click to the map instead of the community under
+    the pointer and the click is lost. Focusing with ``preventScroll`` keeps
+    keyboard navigation and the click.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map) {
+            var keyboard = map.keyboard;
+            if (!keyboard || !keyboard.enabled()) { return; }
+            keyboard.disable();
+            keyboard._onMouseDown = function () {
+                if (this._focused) { return; }
+                this._map.getContainer().focus({preventScroll: true});
+            };
+            keyboard.enable();
+        })({{ this._parent.get_name() }});
         {% endmacro %}
         """
     )
@@ -305,6 +335,7 @@ def base_map(
     asset_base_url: str = ASSET_BASE_URL,
     min_zoom: int = 7,
     max_zoom: int = 19,
+    fit_padding_px: tuple[int, int, int, int] | None = None,
 ) -> folium.Map:
     """An empty map without tiles that loads Leaflet from the app's static folder.
 
@@ -324,6 +355,9 @@ def base_map(
         ``leaflet.css``; see :func:`asset_base_url` for ``server.baseUrlPath``.
     min_zoom, max_zoom : int
         Zoom limits.
+    fit_padding_px : tuple of int, optional
+        ``(top, right, bottom, left)`` pixels kept free around ``bounds``
+        when the map opens (e.g. for a legend); none by default.
 
     Returns
     -------
@@ -358,7 +392,15 @@ def base_map(
     m.default_css = [("leaflet_css", f"{base}/{_LEAFLET_CSS}")]
     cast(Figure, m.get_root()).header.add_child(Element(_MAP_CSS), name="renov_map_css")
     m.add_child(_AttributionPrefix())
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
+    if fit_padding_px is None:
+        m.fit_bounds([[miny, minx], [maxy, maxx]])
+    else:
+        top, right, bottom, left = fit_padding_px
+        m.fit_bounds(
+            [[miny, minx], [maxy, maxx]],
+            padding_top_left=(left, top),
+            padding_bottom_right=(right, bottom),
+        )
     return m
 
 
@@ -479,6 +521,7 @@ def county_layer(
     name: str = "区县边界 / counties",
     labels: bool = True,
     simplify_m: float = DISPLAY_SIMPLIFY_M,
+    interactive: bool = True,
 ) -> folium.FeatureGroup:
     """Counties as a faint background with outlines, name labels and a tooltip.
 
@@ -493,6 +536,9 @@ def county_layer(
         interactive).
     simplify_m : float
         Display simplification in metres (EPSG:4546).
+    interactive : bool
+        Whether the counties catch the mouse and show their tooltip; ``False``
+        makes them a plain background (no ``leaflet-interactive`` path).
 
     Returns
     -------
@@ -525,9 +571,17 @@ def county_layer(
         }
 
     group = folium.FeatureGroup(name=name, overlay=True, control=True)
-    folium.GeoJson(data, style_function=style, on_each_feature=_BIND_TOOLTIP, control=False).add_to(
-        group
-    )
+    if interactive:
+        folium.GeoJson(
+            data, style_function=style, on_each_feature=_BIND_TOOLTIP, control=False
+        ).add_to(group)
+    else:
+        folium.GeoJson(
+            {**data, "features": [{**f, "properties": {}} for f in data["features"]]},
+            style_function=style,
+            interactive=False,
+            control=False,
+        ).add_to(group)
     if labels:
         width, height = _LABEL_SIZE
         points = shown.geometry.representative_point()
@@ -857,6 +911,9 @@ _CONNECTOR_DASH = "3 5"
 # Line widths of the nearest mains in pixels: the last network's, and the step between two.
 _MAIN_WEIGHT_MIN = 3.0
 _MAIN_WEIGHT_STEP = 1.5
+# Space kept free around the communities when the map opens: (top, right, bottom,
+# left) pixels; the bottom leaves room for the legend.
+_FIT_PADDING_PX = (20, 20, 150, 20)
 # County outlines are only a background here: coarser simplification (metres).
 _COUNTY_SIMPLIFY_M = 15.0
 # Rule names in tooltips are cut at the first of these (the rest explains the rule).
@@ -888,9 +945,7 @@ class EligibilityMap:
     drawn: dict[str, int]
     verdict_counts: dict[str, int]
     selection: Selection | None = None
-    interactive_layers: tuple[str, ...] = field(
-        default=("counties", "zones", "communities", "mains")
-    )
+    interactive_layers: tuple[str, ...] = field(default=("zones", "communities", "mains"))
 
     @property
     def interactive_count(self) -> int:
@@ -910,6 +965,7 @@ class Selection:
         measured shortest distance. Pass it to ``st_folium`` as
         ``feature_group_to_add`` so that changing the selection keeps the view.
     community_id : str
+        The selected community.
     center : tuple of float
         ``(lat, lon)`` of a point inside the community (EPSG:4490 degrees).
     mains : DataFrame
@@ -1337,8 +1393,15 @@ def eligibility_map(
         shown[col] = joined[col].to_numpy()
     shown["verdict"] = shown["verdict"].fillna(_UNCHECKED)
 
-    m = base_map(bounds=_map_bounds(shown, counties), asset_base_url=asset_base_url)
-    county_group = county_layer(counties, simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M))
+    m = base_map(
+        bounds=_map_bounds(shown, counties),
+        asset_base_url=asset_base_url,
+        fit_padding_px=_FIT_PADDING_PX,
+    )
+    m.add_child(_FocusWithoutScroll())
+    county_group = county_layer(
+        counties, simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M), interactive=False
+    )
     county_group.add_to(m)
     zone_group = _zone_layer(zones, simplify_m=simplify_m)
     zone_group.add_to(m)

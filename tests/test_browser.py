@@ -318,3 +318,116 @@ def test_tooltip_shows_a_malicious_community_name_as_text(
     assert tip.locator("img").count() == 0
     assert dialogs == []
     assert refused == []
+
+
+# ---------------------------------------------------------------------------
+# Eligibility page: click a community on the map, read its reasons
+
+# Index of the community path to click: the largest one of the given fill
+# colours (tried in order) whose centre really receives the mouse.
+_CLICKABLE_COMMUNITY_JS = """(paths, fills) => {
+  for (const fill of fills) {
+    let best = -1, area = 0;
+    paths.forEach((path, i) => {
+      if (path.getAttribute("fill") !== fill) return;
+      const r = path.getBoundingClientRect();
+      const x = r.left + r.width / 2, y = r.top + r.height / 2;
+      if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return;
+      if (document.elementFromPoint(x, y) !== path) return;
+      if (r.width * r.height > area) { area = r.width * r.height; best = i; }
+    });
+    if (best >= 0) return best;
+  }
+  return -1;
+}"""
+# A reason every community has (the scope rule), in Chinese.
+_SCOPE_REASON = "位于城区范围内的面积占"
+SCREENSHOT_VIEWPORT = {"width": 1440, "height": 1640}
+
+
+@pytest.fixture(scope="module")
+def expected_eligibility_paths(workspace_copy: Path) -> int:
+    """How many interactive paths the eligibility map draws before a selection."""
+    from gislib import maps
+    from gislib.eligibility import check_workspace
+    from gislib.policy import load_policy
+    from gislib.store import open_workspace
+
+    workspace = open_workspace(workspace_copy)
+    check = check_workspace(workspace, policy=load_policy())
+    built = maps.eligibility_map(
+        check.communities,
+        check.result.summary,
+        zones=workspace.read("expropriation_zones"),
+        counties=workspace.read("counties"),
+    )
+    assert built.drawn["communities"] == len(check.communities) > 0
+    return built.interactive_count
+
+
+def test_eligibility_click_on_a_community_shows_its_reasons_offline(
+    app_url: str,
+    expected_eligibility_paths: int,
+    browser_page: tuple[Page, list[str], list[str]],
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    from gislib import maps
+
+    page, refused, requested = browser_page
+    started = time.monotonic()
+    page.goto(f"{app_url}/eligibility", wait_until="domcontentloaded")
+    frame, count = _wait_for_map_frame(
+        page, minimum=expected_eligibility_paths, timeout_s=MAP_RENDER_TIMEOUT_S
+    )
+    logger.info("eligibility map: %d paths after %.2f s", count, time.monotonic() - started)
+    assert count == expected_eligibility_paths
+    assert "不符合改造条件" in frame.locator(".renov-legend").inner_text()
+
+    page.wait_for_timeout(1_000)  # the frame settles to its final size (paths move)
+    paths = frame.locator("path.leaflet-interactive")
+    fills = [maps.VERDICT_COLOURS[v] for v in ("ineligible", "conditional", "eligible")]
+    tip = frame.locator(".renov-tip")
+    for attempt in range(3):
+        index = paths.evaluate_all(_CLICKABLE_COMMUNITY_JS, fills)
+        assert index >= 0, "no community path can be clicked"
+        target = paths.nth(index)
+        try:
+            target.hover(timeout=5_000)
+            tip.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            logger.info("community path %d moved (attempt %d); looking again", index, attempt)
+            page.wait_for_timeout(1_000)
+    else:
+        pytest.fail("could not hover a community on the map", pytrace=False)
+    name = tip.locator("b").inner_text()
+    assert name
+    clicked = time.monotonic()
+    target.click()
+
+    page.get_by_role("heading", name=name).wait_for(timeout=MAP_RENDER_TIMEOUT_S * 1000)
+    page.get_by_text(_SCOPE_REASON).first.wait_for()
+    logger.info("detail of %s after %.2f s", name, time.monotonic() - clicked)
+    assert page.get_by_text("逐条审查依据").count() == 1
+    # The nearest mains of the community are drawn on the same map (view kept).
+    deadline = time.monotonic() + MAP_RENDER_TIMEOUT_S
+    while frame.locator("path.leaflet-interactive").count() <= expected_eligibility_paths:
+        assert time.monotonic() < deadline, "the nearest mains were not drawn"
+        page.wait_for_timeout(100)
+
+    page.mouse.move(2, 2)  # no tooltip in the picture
+    page.wait_for_timeout(500)
+    assert refused == []
+    assert any(u.endswith("/app/static/leaflet/leaflet.js") for u in requested)
+
+    page.set_viewport_size(SCREENSHOT_VIEWPORT)
+    page.wait_for_timeout(1_500)
+    shot = tmp_path / "eligibility.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("RENOV_UPDATE_SCREENSHOTS") == "1":
+        target_file = ROOT / "screenshots" / "eligibility.png"
+        target_file.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, target_file)

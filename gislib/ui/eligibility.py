@@ -1,0 +1,466 @@
+"""Eligibility page (资格审查): the check, its counts, the map, and the reasons for one community.
+
+The check (:func:`gislib.eligibility.check_workspace`) runs once per
+workspace version, county and policy version and is shared by every
+session (``st.cache_resource``): pages only read it, never change it. A
+community is picked by clicking it on the map or by searching the list; both
+write the same session-state key, so they always agree. The map's base
+(counties, zones, communities by verdict) stays the same while the
+selection changes: the selected community and its nearest mains go to
+``st_folium`` as ``feature_group_to_add``, which keeps the user's view.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from gislib import maps
+from gislib.datasets import policy_path
+from gislib.eligibility import (
+    OUTCOME_LABELS,
+    TIER_LABELS,
+    VERDICT_LABELS,
+    Outcome,
+    Verdict,
+    WorkspaceCheck,
+    check_workspace,
+    export_check,
+)
+from gislib.errors import GislibError, PolicyError
+from gislib.policy import Policy, load_policy
+from gislib.schema import COUNTIES
+from gislib.store import open_workspace
+from gislib.ui import common
+
+__all__ = ["COMMUNITY_KEY", "COUNTY_KEY", "MAP_HEIGHT_PX", "MAP_KEY", "render"]
+
+#: Height of the map in pixels (fits a 900 px high window below the controls).
+MAP_HEIGHT_PX = 500
+#: Session-state key of the county filter ("" is the whole city).
+COUNTY_KEY = "eligibility-county"
+#: Session-state key of the selected community id (the list and the map both set it).
+COMMUNITY_KEY = "eligibility-community"
+#: ``st_folium`` key of the map.
+MAP_KEY = "eligibility-map"
+
+# Checks kept: a few workspaces x (city + 4 counties) x policies.
+_CHECK_CACHE_ENTRIES = 24
+_WHOLE_CITY = ""
+_XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_SHORT_VERDICTS: dict[str, str] = {
+    Verdict.ELIGIBLE: "符合 / eligible",
+    Verdict.CONDITIONAL: "有条件 / conditional",
+    Verdict.INELIGIBLE: "不符合 / ineligible",
+}
+_VERDICT_BADGE: dict[str, str] = {
+    Verdict.ELIGIBLE: "green",
+    Verdict.CONDITIONAL: "orange",
+    Verdict.INELIGIBLE: "red",
+}
+# Background of the outcome cell in the rule table (light tints of the map colours).
+_OUTCOME_BACKGROUND: dict[str, str] = {
+    OUTCOME_LABELS[Outcome.PASS][0]: "background-color: #dcfce7; color: #14532d",
+    OUTCOME_LABELS[Outcome.REVIEW][0]: "background-color: #fef3c7; color: #78350f",
+    OUTCOME_LABELS[Outcome.FAIL][0]: "background-color: #fee2e2; color: #7f1d1d",
+}
+_YES_NO = ("是", "否")
+# Outcomes listed as issues at the top of the detail panel, with their badge colour.
+_ISSUE_BADGE: dict[str, str] = {Outcome.FAIL: "red", Outcome.REVIEW: "orange"}
+
+
+# ---------------------------------------------------------------------------
+# Cached library calls (keyed on file versions; results are shared, read-only)
+
+
+@st.cache_resource(ttl=common.CACHE_TTL_S, max_entries=common.CACHE_MAX_ENTRIES, show_spinner=False)
+def _policy(path: str, mtime_ns: int) -> Policy:
+    return load_policy(path)
+
+
+@st.cache_resource(
+    ttl=common.CACHE_TTL_S,
+    max_entries=_CHECK_CACHE_ENTRIES,
+    show_spinner="正在进行资格审查… / checking eligibility…",
+)
+def _check(
+    path: str, mtime_ns: int, county: str, policy_file: str, policy_mtime_ns: int
+) -> WorkspaceCheck:
+    return check_workspace(
+        open_workspace(path),
+        policy=_policy(policy_file, policy_mtime_ns),
+        counties=[county] if county else None,
+    )
+
+
+@st.cache_resource(ttl=common.CACHE_TTL_S, max_entries=common.CACHE_MAX_ENTRIES, show_spinner=False)
+def _map_layers(path: str, mtime_ns: int) -> dict[str, gpd.GeoDataFrame]:
+    workspace = open_workspace(path)
+    return {name: workspace.read(name) for name in ("counties", "expropriation_zones", "pipelines")}
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    check: WorkspaceCheck
+    policy: Policy
+    layers: dict[str, gpd.GeoDataFrame]
+
+
+def _load(ref: common.WorkspaceRef, county: str) -> _Loaded:
+    file = policy_path()
+    try:
+        policy_mtime = file.stat().st_mtime_ns
+    except OSError as exc:
+        raise PolicyError(f"政策文件 {file} 不存在 / policy file {file} not found: {exc}") from exc
+    path = str(ref.path)
+    return _Loaded(
+        check=_check(path, ref.mtime_ns, county, str(file), policy_mtime),
+        policy=_policy(str(file), policy_mtime),
+        layers=_map_layers(path, ref.mtime_ns),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Tables shown on the page (pure pandas, built before any column is opened)
+
+
+def _rule_counts(loaded: _Loaded) -> pd.DataFrame:
+    table = loaded.check.result.counts_by_failing_rule()
+    rules = {r.id: r for r in loaded.policy.rules.all()}
+    return pd.DataFrame(
+        {
+            "规则 / rule": _cells(maps.short_rule_name(rules[i].zh) for i in table.index),
+            "章节": _cells(rules[i].section for i in table.index),
+            "不通过": table[str(Outcome.FAIL)].astype(int).to_numpy(),
+            "需复核": table[str(Outcome.REVIEW)].astype(int).to_numpy(),
+        }
+    )
+
+
+def _value_text(value: object) -> str:
+    """A rule's measured value: shares as percentages, flags as 是/否, years plain."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "—"
+    if isinstance(value, bool):
+        return _YES_NO[0] if value else _YES_NO[1]
+    if isinstance(value, float):
+        return f"{value:.0%}" if value >= 0.1 or value == 0 else f"{value:.1%}"
+    return str(value)
+
+
+def _threshold_text(text: str) -> str:
+    """A policy threshold as written in the rule rows, with ≥ / ≤ and 是 / 否."""
+    words = {"true": _YES_NO[0], "false": _YES_NO[1]}
+    return words.get(text, text.replace(">=", "≥").replace("<=", "≤"))
+
+
+def _cells(values: Iterable[object]) -> list[str]:
+    """Table cells as literal text (st.table renders Markdown; names come from data)."""
+    return [common.md_escape(str(v)) for v in values]
+
+
+def _rule_rows(reasons: pd.DataFrame) -> tuple[pd.io.formats.style.Styler, pd.DataFrame]:
+    outcome = [OUTCOME_LABELS.get(o, (o, o))[0] for o in reasons["outcome"]]
+    zh = pd.DataFrame(
+        {
+            "章节": _cells(reasons["section"]),
+            "规则": _cells(reasons["rule_zh"]),
+            "结果 / outcome": outcome,
+            "实测值 / value": _cells(_value_text(v) for v in reasons["value"]),
+            "阈值 / threshold": _cells(_threshold_text(str(t)) for t in reasons["threshold"]),
+            "理由": _cells(reasons["reason_zh"]),
+        }
+    )
+    styled = zh.style.map(lambda v: _OUTCOME_BACKGROUND.get(v, ""), subset=["结果 / outcome"])
+    en = pd.DataFrame(
+        {
+            "section": _cells(reasons["section"]),
+            "rule": _cells(reasons["rule_en"]),
+            "outcome": [OUTCOME_LABELS.get(o, (o, o))[1] for o in reasons["outcome"]],
+            "reason": _cells(reasons["reason_en"]),
+        }
+    )
+    return styled, en
+
+
+def _distance_rows(mains: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """One row per network; the network name in the colour its main has on the map."""
+
+    def metres(values: pd.Series) -> list[str]:
+        return ["—" if pd.isna(v) else f"{v:,.0f}" for v in values]
+
+    reach = [
+        f"{_YES_NO[0] if w else _YES_NO[1]}（{'≤' if w else '>'} {r}）"
+        for w, r in zip(mains["within_reach"], metres(mains["reach_m"]), strict=True)
+    ]
+    table = pd.DataFrame(
+        {
+            "管网": mains["network_zh"].to_numpy(),
+            "最近主管": _cells(p or "—" for p in mains["pipe_id"]),
+            "距离 (m)": metres(mains["distance_m"]),
+            "服务半径内": _cells(reach),
+        }
+    )
+    colours = [maps.NETWORK_COLOURS.get(n, maps.OTHER_COLOUR) for n in mains["network"]]
+
+    def network_colour(column: pd.Series) -> list[str]:
+        return [f"color: {c}; font-weight: 600; border-left: 6px solid {c}" for c in colours]
+
+    def reach_colour(column: pd.Series) -> list[str]:
+        return [
+            "" if within else "color: #b91c1c; font-weight: 600" for within in mains["within_reach"]
+        ]
+
+    return table.style.apply(network_colour, subset=["管网"]).apply(
+        reach_colour, subset=["服务半径内"]
+    )
+
+
+def _excel_writer(check: WorkspaceCheck, county_label: str) -> Callable[[], bytes]:
+    """Bytes of the results workbook, built only when the user clicks download."""
+
+    def build() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="renov-eligibility-") as folder:
+            written = export_check(
+                check,
+                Path(folder) / "eligibility.xlsx",
+                notes=[
+                    f"范围 / scope: {county_label}",
+                    f"导出 / exported: {dt.datetime.now():%Y-%m-%d %H:%M}",
+                ],
+            )
+            return Path(written).read_bytes()
+
+    return build
+
+
+def _county_label(code: str) -> str:
+    return (
+        "全市 / whole city" if code == _WHOLE_CITY else f"{COUNTIES[code][0]} / {COUNTIES[code][1]}"
+    )
+
+
+def _on_map_click() -> None:
+    """Select the community clicked on the map (the list shows it too)."""
+    clicked = maps.clicked_feature_id(st.session_state.get(MAP_KEY))
+    if clicked is not None:
+        st.session_state[COMMUNITY_KEY] = clicked
+
+
+# ---------------------------------------------------------------------------
+# The page
+
+
+def render() -> None:
+    """Draw the eligibility page."""
+    st.subheader("阳江市城镇老旧小区改造 · 资格审查")
+    try:
+        ref = common.current_workspace()
+    except GislibError as exc:
+        common.show_error(exc)
+        return
+    common.status_bar(ref)
+
+    top = st.columns([1.3, 0.75, 0.75, 0.75, 0.75, 1.1], vertical_alignment="bottom")
+    with top[0]:
+        county = st.selectbox(
+            "区县 / County",
+            [_WHOLE_CITY, *COUNTIES],
+            format_func=_county_label,
+            key=COUNTY_KEY,
+        )
+    try:
+        loaded = _load(ref, county)
+        summary = loaded.check.result.summary
+        names = dict(zip(summary["community_id"], summary["name"], strict=True))
+        if st.session_state.get(COMMUNITY_KEY) not in names:
+            st.session_state[COMMUNITY_KEY] = None
+        built = maps.eligibility_map(
+            loaded.check.communities,
+            summary,
+            zones=loaded.layers["expropriation_zones"],
+            counties=loaded.layers["counties"],
+            rule_names={r.id: r.zh for r in loaded.policy.rules.all()},
+            asset_base_url=maps.asset_base_url(st.get_option("server.baseUrlPath")),
+        )
+        selected = st.session_state.get(COMMUNITY_KEY)
+        selection = (
+            maps.selection_layer(
+                selected,
+                communities=loaded.check.communities,
+                networks=loaded.check.networks,
+                pipelines=loaded.layers["pipelines"],
+                reach_m=loaded.policy.reach_m,
+            )
+            if selected
+            else None
+        )
+    except GislibError as exc:
+        common.show_error(exc)
+        return
+    counts = loaded.check.result.counts_by_verdict()
+    total = int(counts.sum())
+    rule_counts = _rule_counts(loaded)
+    detail = _detail(loaded, selection) if selection is not None else None
+
+    top[1].metric(
+        "审查小区 / checked",
+        f"{total:,}",
+        delta=f"{len(rule_counts)} 条规则 / rules",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    for column, verdict in zip(top[2:5], Verdict, strict=True):
+        n = int(counts[str(verdict)])
+        column.metric(
+            _SHORT_VERDICTS[verdict],
+            f"{n:,}",
+            delta=f"{n / total:.0%}" if total else None,
+            delta_color="off",
+            delta_arrow="off",
+        )
+    with top[5]:
+        st.download_button(
+            "下载 Excel",
+            data=_excel_writer(loaded.check, _county_label(county)),
+            file_name=f"资格审查结果-{_county_label(county).split(' / ')[0]}.xlsx",
+            mime=_XLSX_MIME,
+            on_click="ignore",
+            icon=":material/download:",
+            help="下载审查结果（每个小区的结论与逐条依据）/ Download the results as Excel",
+            width="stretch",
+        )
+
+    if total == 0:
+        st.info(
+            f"{_county_label(county)}：工作区中没有小区 / no communities in this county.",
+            icon=":material/info:",
+        )
+    left, right = st.columns([1.65, 1], gap="medium")
+    with left:
+        st_folium(
+            built.map,
+            key=MAP_KEY,
+            returned_objects=["last_active_drawing"],
+            height=MAP_HEIGHT_PX,
+            use_container_width=True,
+            feature_group_to_add=selection.group if selection else None,
+            center=selection.center if selection else None,
+            zoom=maps.SELECTED_ZOOM if selection else None,
+            on_change=_on_map_click,
+        )
+    with right:
+        st.selectbox(
+            "小区 / Community",
+            list(names),
+            index=None,
+            format_func=lambda cid: f"{names[cid]}（{cid}）",
+            placeholder="输入名称或编号搜索 / search name or id",
+            key=COMMUNITY_KEY,
+        )
+        if detail is None:
+            st.info(
+                "点击地图上的小区或在上方搜索，查看逐条审查理由。 / Click a community on the "
+                "map or search above to see the reasons.",
+                icon=":material/touch_app:",
+            )
+            _rule_count_table(rule_counts)
+        else:
+            _show_detail(detail)
+    if detail is not None:
+        _show_reasons(detail)
+        _rule_count_table(rule_counts)
+    st.caption(f"依据 / policy：{common.md_escape(loaded.policy.title)}")
+
+
+def _rule_count_table(table: pd.DataFrame) -> None:
+    st.markdown("**按规则统计 / communities failing each rule**")
+    st.table(table, hide_index=True)
+
+
+@dataclass(frozen=True)
+class _Detail:
+    """What the detail panel shows for one community, as Markdown-safe text and tables."""
+
+    title: str
+    facts: str
+    verdict: str
+    overlap: str
+    issues: list[str]
+    distances: pd.io.formats.style.Styler
+    rules: pd.io.formats.style.Styler
+    rules_en: pd.DataFrame
+
+
+def _detail(loaded: _Loaded, selection: maps.Selection) -> _Detail:
+    esc = common.md_escape
+    summary = loaded.check.result.summary
+    row = summary.loc[summary["community_id"] == selection.community_id].iloc[0]
+    community = loaded.check.communities.loc[row.name]
+    facts = [f"编号 {selection.community_id}"]
+    code = str(row["county_code"])
+    if code in COUNTIES:
+        facts.append(COUNTIES[code][0])
+    for column, template in (("street", "{}"), ("build_year", "建成 {}"), ("households", "{} 户")):
+        value = community.get(column)
+        if value is not None and not pd.isna(value):
+            facts.append(template.format(int(value) if column != "street" else value))
+    verdict, tier = str(row["verdict"]), str(row["tier"])
+    zh, en = VERDICT_LABELS.get(verdict, (verdict, verdict))
+    badge = _VERDICT_BADGE.get(verdict, "gray")
+    tier_zh = TIER_LABELS.get(tier, (tier, tier))[0]
+    share = float(row["expropriation_share"])
+    zones = str(row["expropriation_zones"])
+    overlap = _value_text(share) + (f"（{esc(zones)}）" if zones else "")
+
+    reasons = loaded.check.result.reasons(selection.community_id)
+    issues = []
+    for outcome, rule, reason in zip(
+        reasons["outcome"], reasons["rule_zh"], reasons["reason_zh"], strict=True
+    ):
+        if outcome in _ISSUE_BADGE:
+            label = OUTCOME_LABELS[outcome][0]
+            issues.append(
+                f":{_ISSUE_BADGE[outcome]}-badge[{label}] "
+                f"**{esc(maps.short_rule_name(str(rule)))}**：{esc(str(reason))}"
+            )
+    rules, rules_en = _rule_rows(reasons)
+    return _Detail(
+        title=f"#### {esc(str(row['name']))}",
+        facts=" · ".join(esc(str(f)) for f in facts),
+        verdict=f"**审查结论**：:{badge}-badge[{esc(zh)}] {esc(en)}  \n"
+        f"**年限档次**：{esc(tier_zh)}",
+        overlap=f"**与规划征迁范围重叠**：{overlap}",
+        issues=issues,
+        distances=_distance_rows(selection.mains),
+        rules=rules,
+        rules_en=rules_en,
+    )
+
+
+def _show_detail(detail: _Detail) -> None:
+    st.markdown(detail.title)
+    st.caption(detail.facts)
+    st.markdown(detail.verdict)
+    if detail.issues:
+        st.markdown("  \n".join(detail.issues))
+    else:
+        st.markdown(":green-badge[通过] 各项规则均通过 / every rule passes")
+    st.markdown(detail.overlap)
+    st.markdown("**到各管网最近现状主管的距离 / nearest mains**")
+    st.table(detail.distances, hide_index=True)
+
+
+def _show_reasons(detail: _Detail) -> None:
+    st.markdown("**逐条审查依据 / rule by rule**")
+    st.table(detail.rules, hide_index=True)
+    with st.expander("English reasons / 英文理由"):
+        st.table(detail.rules_en, hide_index=True)
