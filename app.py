@@ -11,8 +11,11 @@ import logging
 import streamlit as st
 
 from gislib.ui import APP_TITLE, pages
+from gislib.ui.common import language_switch
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 st.set_page_config(page_title=APP_TITLE, page_icon="🏘️", layout="wide")
-st.navigation(pages()).run()
+navigation = st.navigation(pages())
+language_switch()
+navigation.run()

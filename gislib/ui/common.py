@@ -24,12 +24,16 @@ from gislib.store import open_workspace, resolve_workspace
 __all__ = [
     "CACHE_MAX_ENTRIES",
     "CACHE_TTL_S",
+    "LANG_KEY",
     "WorkspaceRef",
     "current_workspace",
+    "lang",
+    "language_switch",
     "load_layers",
     "md_escape",
     "show_error",
     "status_bar",
+    "t",
 ]
 
 logger = logging.getLogger(__name__)
@@ -132,3 +136,34 @@ def show_error(exc: GislibError) -> None:
     """Show a library error as a message (the traceback goes to the server log only)."""
     logger.warning("page error: %s", exc, exc_info=exc)
     st.error(str(exc), icon=":material/error:")
+
+
+#: Session key of the interface language.
+LANG_KEY = "lang"
+
+
+def lang() -> str:
+    """The language the user chose in the sidebar (Chinese by default)."""
+    from gislib.i18n import DEFAULT_LANG
+
+    return str(st.session_state.get(LANG_KEY, DEFAULT_LANG))
+
+
+def t(zh: str, en: str) -> str:
+    """UI text in the user's language: ``t("总览", "Overview")``."""
+    from gislib.i18n import tr
+
+    return tr(zh, en, lang())
+
+
+def language_switch() -> None:
+    """The sidebar language switch (中文 / English); call once per run, from app.py."""
+    from gislib.i18n import LANG_NAMES
+
+    st.sidebar.radio(
+        "语言 / Language",
+        options=list(LANG_NAMES),
+        format_func=LANG_NAMES.__getitem__,
+        key=LANG_KEY,
+        horizontal=True,
+    )
