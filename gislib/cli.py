@@ -242,23 +242,20 @@ def import_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """校验后导入到图层（一个事务，编号重复则拒绝）/ Validate, then append in one transaction."""
-    from gislib.io.reading import read_file
-    from gislib.io.validate import validate
+    from gislib.io.validate import prepare_import
     from gislib.store import open_workspace
 
     path = _workspace_path(workspace)
     ws = _run(lambda: open_workspace(path))
-    with _steps("读取并校验 / reading and validating", 2, quiet=as_json) as step:
-        raw = _run(lambda: read_file(file, encoding=encoding, layer=source_layer))
-        step()
-        reference = _reference_for(ws, layer.value)
+    with _steps("读取并校验 / reading and validating", 1, quiet=as_json) as step:
         report = _run(
-            lambda: validate(
-                raw,
+            lambda: prepare_import(
+                file,
+                ws,
                 layer=layer.value,
                 crs=crs,
-                existing_ids=ws.ids(layer.value),
-                reference=reference,
+                encoding=encoding,
+                source_layer=source_layer,
             )
         )
         step()
@@ -295,15 +292,6 @@ def import_cmd(
         report.summary()
         + f"\n已导入 {result.count} 条记录到 {layer.value} / imported {result.count} records",
     )
-
-
-def _reference_for(ws: Any, layer: str) -> Any:
-    """Stored features of the same layer, against which a GCJ-02 offset shows (or None)."""
-    from gislib.schema import layer_schema
-
-    if layer_schema(layer).geometry_type is None or not ws.ids(layer):
-        return None
-    return ws.read(layer)
 
 
 def _issue_dict(issue: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = [
     "CRSError",
+    "ConfigError",
     "ExportError",
     "GislibError",
     "ImportRefusedError",
@@ -30,6 +31,10 @@ class GislibError(Exception):
 
 class CRSError(GislibError, ValueError):
     """A layer has no CRS, the wrong CRS, or coordinates that do not fit it."""
+
+
+class ConfigError(GislibError, ValueError):
+    """An option or setting is missing or invalid (a basemap without its key, a tile folder)."""
 
 
 class SchemaError(GislibError, ValueError):

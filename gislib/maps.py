@@ -19,10 +19,14 @@ shift is applied.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import math
+import os
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import folium
@@ -35,39 +39,69 @@ from folium.template import Template
 from folium.utilities import JsCode
 
 from gislib import settings
-from gislib.crs import crs_label, require_same_crs, to_measure
-from gislib.errors import CRSError, SchemaError
+from gislib.crs import crs_label, from_storage, require_same_crs, to_measure, wgs84_to_gcj02
+from gislib.errors import ConfigError, CRSError, SchemaError
 from gislib.schema import COUNTIES, MEASURE_CRS, STORAGE_CRS
 
 __all__ = [
+    "AMAP_TILE_URL",
     "ASSET_BASE_URL",
+    "BASEMAP_LABELS",
+    "BASEMAP_NAMES",
+    "CANVAS_MIN_FEATURES",
+    "CHOROPLETH_COLOURS",
+    "CHOROPLETH_ZERO_COLOUR",
     "COUNTY_COLOURS",
     "DISPLAY_DECIMALS",
     "DISPLAY_SIMPLIFY_M",
+    "IMPORT_COLOUR",
+    "LOCAL_TILE_SUFFIXES",
     "NEAREST_MAINS_COLUMNS",
     "NETWORK_COLOURS",
+    "NO_BASEMAP",
+    "OSM_TILE_URL",
     "OTHER_COLOUR",
+    "PREVIEW_MAX_FEATURES",
     "SELECTED_COLOUR",
     "SELECTED_ZOOM",
+    "TIANDITU_TILE_URL",
     "VERDICT_COLOURS",
     "ZONE_COLOUR",
+    "Basemap",
+    "Choropleth",
     "EligibilityMap",
     "Legend",
+    "OverviewData",
     "OverviewMap",
+    "PreviewMap",
     "Selection",
+    "StatusColouring",
     "asset_base_url",
     "base_map",
+    "class_breaks",
     "clicked_feature_id",
     "community_layers",
+    "community_statuses",
+    "county_choropleth",
     "county_layer",
     "county_summary",
+    "display_crs_for",
     "display_frame",
     "eligibility_map",
+    "explorer_map",
+    "format_measure",
+    "import_preview_map",
+    "local_basemap",
     "map_html",
     "nearest_mains",
+    "overview_data",
     "overview_map",
+    "overview_status_map",
     "selection_layer",
     "short_rule_name",
+    "status_features",
+    "status_layer",
+    "tile_layers",
     "urban_area_layer",
 ]
 
@@ -336,8 +370,9 @@ def base_map(
     min_zoom: int = 7,
     max_zoom: int = 19,
     fit_padding_px: tuple[int, int, int, int] | None = None,
+    basemap: Basemap | str = "none",
 ) -> folium.Map:
-    """An empty map without tiles that loads Leaflet from the app's static folder.
+    """An empty map (tiles only if a basemap is asked for) that loads Leaflet locally.
 
     The asset links are set on this map instance only (``default_js`` /
     ``default_css``), never on the ``folium.Map`` class, so one process can
@@ -358,6 +393,12 @@ def base_map(
     fit_padding_px : tuple of int, optional
         ``(top, right, bottom, left)`` pixels kept free around ``bounds``
         when the map opens (e.g. for a legend); none by default.
+    basemap : Basemap or str
+        Tiles under the data (see :class:`Basemap`); ``"none"`` by default,
+        which keeps the map fully offline. For ``"amap"`` the map opens on
+        ``bounds`` shifted to GCJ-02, and every layer added must be drawn in
+        :func:`display_crs_for` (the builders of this module take the same
+        ``basemap`` option).
 
     Returns
     -------
@@ -367,6 +408,8 @@ def base_map(
     ------
     CRSError
         ``bounds`` are not longitude/latitude degrees.
+    ConfigError
+        Unknown basemap, or Tianditu / local tiles without their key / URL.
 
     Examples
     --------
@@ -374,7 +417,8 @@ def base_map(
     >>> m.default_js
     [('leaflet', '/app/static/leaflet/leaflet.js')]
     """
-    minx, miny, maxx, maxy = _check_bounds(bounds)
+    chosen = _as_basemap(basemap)
+    minx, miny, maxx, maxy = _display_bounds(_check_bounds(bounds), chosen)
     base = asset_base_url.rstrip("/")
     m = folium.Map(
         location=[(miny + maxy) / 2, (minx + maxx) / 2],
@@ -392,6 +436,8 @@ def base_map(
     m.default_css = [("leaflet_css", f"{base}/{_LEAFLET_CSS}")]
     cast(Figure, m.get_root()).header.add_child(Element(_MAP_CSS), name="renov_map_css")
     m.add_child(_AttributionPrefix())
+    for tiles in tile_layers(chosen, max_zoom=max_zoom):
+        tiles.add_to(m)
     if fit_padding_px is None:
         m.fit_bounds([[miny, minx], [maxy, maxx]])
     else:
@@ -410,6 +456,7 @@ def display_frame(
     columns: Sequence[str] = (),
     simplify_m: float = DISPLAY_SIMPLIFY_M,
     decimals: int = DISPLAY_DECIMALS,
+    basemap: Basemap | str = "none",
 ) -> gpd.GeoDataFrame:
     """Geometries for the screen: simplified, rounded, with only the columns asked for.
 
@@ -427,11 +474,16 @@ def display_frame(
         topology preserved; ``0`` keeps every vertex.
     decimals : int
         Decimal places of the output degrees.
+    basemap : Basemap or str
+        The basemap the data is drawn over: for ``"amap"`` the coordinates are
+        shifted to GCJ-02 (:func:`display_crs_for`) so they line up with its
+        tiles.
 
     Returns
     -------
     GeoDataFrame
-        In EPSG:4490 (longitude, latitude), ready to draw as WGS84.
+        In EPSG:4490 (longitude, latitude), ready to draw as WGS84; for Amap
+        in GCJ-02, labelled EPSG:4326 as Amap data are.
 
     Raises
     ------
@@ -463,8 +515,11 @@ def display_frame(
         )
     else:
         out = out.to_crs(STORAGE_CRS)
+    target = display_crs_for(basemap)
+    if target != STORAGE_CRS:
+        out = from_storage(out, target=target)
     rounded = shapely.transform(np.asarray(out.geometry.array), lambda xy: np.round(xy, decimals))
-    return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=STORAGE_CRS))
+    return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=out.crs))
 
 
 def _text(value: Any) -> str:
@@ -522,6 +577,7 @@ def county_layer(
     labels: bool = True,
     simplify_m: float = DISPLAY_SIMPLIFY_M,
     interactive: bool = True,
+    basemap: Basemap | str = "none",
 ) -> folium.FeatureGroup:
     """Counties as a faint background with outlines, name labels and a tooltip.
 
@@ -539,6 +595,9 @@ def county_layer(
     interactive : bool
         Whether the counties catch the mouse and show their tooltip; ``False``
         makes them a plain background (no ``leaflet-interactive`` path).
+    basemap : Basemap or str
+        The basemap the layer is drawn over (Amap shifts it to GCJ-02; see
+        :func:`display_crs_for`).
 
     Returns
     -------
@@ -550,7 +609,9 @@ def county_layer(
     CRSError, SchemaError
         See :func:`display_frame`.
     """
-    shown = display_frame(counties, columns=("code", "name"), simplify_m=simplify_m)
+    shown = display_frame(
+        counties, columns=("code", "name"), simplify_m=simplify_m, basemap=basemap
+    )
     tips = [
         _tooltip(str(nm), [("行政区划代码", code)])
         for code, nm in zip(shown["code"], shown["name"], strict=True)
@@ -605,6 +666,7 @@ def urban_area_layer(
     *,
     name: str = "城区范围 / urban areas",
     simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
 ) -> folium.FeatureGroup:
     """Urban-area boundaries (the plan's scope) as dashed, non-interactive outlines.
 
@@ -616,6 +678,9 @@ def urban_area_layer(
         Name shown in the layer control.
     simplify_m : float
         Display simplification in metres (EPSG:4546).
+    basemap : Basemap or str
+        The basemap the layer is drawn over (Amap shifts it to GCJ-02; see
+        :func:`display_crs_for`).
 
     Returns
     -------
@@ -623,7 +688,7 @@ def urban_area_layer(
         Outlines that do not catch the mouse (they draw no
         ``leaflet-interactive`` path).
     """
-    shown = display_frame(urban_areas, simplify_m=simplify_m)
+    shown = display_frame(urban_areas, simplify_m=simplify_m, basemap=basemap)
     data = _feature_collection(shown, ids=[str(i) for i in range(len(shown))], tips=None)
     group = folium.FeatureGroup(name=name, overlay=True, control=True)
     folium.GeoJson(
@@ -650,11 +715,17 @@ class _CountyGroup:
 
 
 def _community_groups(
-    communities: gpd.GeoDataFrame, counties: gpd.GeoDataFrame, *, simplify_m: float
+    communities: gpd.GeoDataFrame,
+    counties: gpd.GeoDataFrame,
+    *,
+    simplify_m: float,
+    basemap: Basemap | str = "none",
 ) -> list[_CountyGroup]:
     required = ("community_id", "name", "county_code")
     optional = [c for c in _COMMUNITY_TOOLTIP_FIELDS if c in communities.columns]
-    shown = display_frame(communities, columns=(*required, *optional), simplify_m=simplify_m)
+    shown = display_frame(
+        communities, columns=(*required, *optional), simplify_m=simplify_m, basemap=basemap
+    )
     names = _county_names(counties)
     order = list(dict.fromkeys(str(c) for c in counties["code"] if pd.notna(c)))
     codes = shown["county_code"].astype("string").fillna("").to_numpy()
@@ -704,6 +775,7 @@ def community_layers(
     counties: gpd.GeoDataFrame,
     *,
     simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
 ) -> list[folium.FeatureGroup]:
     """Communities as one layer per county, coloured by county, with escaped tooltips.
 
@@ -722,6 +794,8 @@ def community_layers(
         order and their names.
     simplify_m : float
         Display simplification in metres (EPSG:4546).
+    basemap : Basemap or str
+        The basemap the layers are drawn over (Amap shifts them to GCJ-02).
 
     Returns
     -------
@@ -741,7 +815,8 @@ def community_layers(
     >>> [g.layer_name for g in groups]  # doctest: +SKIP
     ['江城区（12 个小区）', '阳东区（8 个小区）', '阳西县（5 个小区）', '阳春市（9 个小区）']
     """
-    return [g.group for g in _community_groups(communities, counties, simplify_m=simplify_m)]
+    groups = _community_groups(communities, counties, simplify_m=simplify_m, basemap=basemap)
+    return [g.group for g in groups]
 
 
 def county_summary(communities: pd.DataFrame, counties: pd.DataFrame) -> pd.DataFrame:
@@ -802,6 +877,7 @@ def overview_map(
     communities: gpd.GeoDataFrame,
     asset_base_url: str = ASSET_BASE_URL,
     simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
 ) -> OverviewMap:
     """The overview map: counties and urban areas as background, communities per county.
 
@@ -817,6 +893,9 @@ def overview_map(
         Where the browser finds Leaflet; see :func:`base_map`.
     simplify_m : float
         Display simplification in metres (EPSG:4546).
+    basemap : Basemap or str
+        Tiles under the data (:class:`Basemap`); every layer is drawn in
+        :func:`display_crs_for` it (GCJ-02 for Amap).
 
     Returns
     -------
@@ -841,10 +920,10 @@ def overview_map(
         bounds = tuple(counties[valid].to_crs(STORAGE_CRS).total_bounds)
     else:
         bounds = settings.region_bounds
-    m = base_map(bounds=bounds, asset_base_url=asset_base_url)
-    county_group = county_layer(counties, simplify_m=simplify_m)
-    urban_group = urban_area_layer(urban_areas, simplify_m=simplify_m)
-    built = _community_groups(communities, counties, simplify_m=simplify_m)
+    m = base_map(bounds=bounds, asset_base_url=asset_base_url, basemap=basemap)
+    county_group = county_layer(counties, simplify_m=simplify_m, basemap=basemap)
+    urban_group = urban_area_layer(urban_areas, simplify_m=simplify_m, basemap=basemap)
+    built = _community_groups(communities, counties, simplify_m=simplify_m, basemap=basemap)
     county_group.add_to(m)
     urban_group.add_to(m)
     for item in built:
@@ -1046,9 +1125,11 @@ def _community_features(shown: gpd.GeoDataFrame, tips: Sequence[str]) -> dict[st
     return data
 
 
-def _zone_layer(zones: gpd.GeoDataFrame, *, simplify_m: float) -> folium.FeatureGroup:
+def _zone_layer(
+    zones: gpd.GeoDataFrame, *, simplify_m: float, basemap: Basemap | str = "none"
+) -> folium.FeatureGroup:
     optional = [c for c in ("name", "plan", "planned_year") if c in zones.columns]
-    shown = display_frame(zones, columns=optional, simplify_m=simplify_m)
+    shown = display_frame(zones, columns=optional, simplify_m=simplify_m, basemap=basemap)
 
     def column(name: str) -> list[Any]:
         return shown[name].tolist() if name in shown.columns else [None] * len(shown)
@@ -1169,6 +1250,7 @@ def selection_layer(
     pipelines: gpd.GeoDataFrame,
     reach_m: Mapping[str, float],
     simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
 ) -> Selection:
     """The selected community's outline and the nearest main of each network.
 
@@ -1193,6 +1275,9 @@ def selection_layer(
         ``policy.reach_m`` (metres).
     simplify_m : float
         Display simplification in metres (EPSG:4546).
+    basemap : Basemap or str
+        The basemap the layer is drawn over (Amap shifts it to GCJ-02; see
+        :func:`display_crs_for`).
 
     Returns
     -------
@@ -1236,7 +1321,9 @@ def selection_layer(
         geometry=np.asarray(pipelines.geometry.array)[found["_pos"].to_numpy()],
         crs=pipelines.crs,
     )
-    shown_pipes = display_frame(chosen, columns=("network", "pipe_id"), simplify_m=simplify_m)
+    shown_pipes = display_frame(
+        chosen, columns=("network", "pipe_id"), simplify_m=simplify_m, basemap=basemap
+    )
     mains = mains.assign(drawn=mains["pipe_id"].isin(set(shown_pipes["pipe_id"])))
     if len(shown_pipes):
         by_network = mains.set_index("network")
@@ -1277,7 +1364,9 @@ def selection_layer(
             crs=STORAGE_CRS,
         )
         folium.GeoJson(
-            _feature_collection(display_frame(connectors, simplify_m=0), ids=ids, tips=None),
+            _feature_collection(
+                display_frame(connectors, simplify_m=0, basemap=basemap), ids=ids, tips=None
+            ),
             style_function=_keyed_style(
                 colours, {"weight": 2, "dashArray": _CONNECTOR_DASH, "opacity": 0.9}
             ),
@@ -1291,7 +1380,7 @@ def selection_layer(
             on_each_feature=_BIND_TOOLTIP,
             control=False,
         ).add_to(group)
-    outline = display_frame(community, simplify_m=simplify_m)
+    outline = display_frame(community, simplify_m=simplify_m, basemap=basemap)
     if len(outline):
         folium.GeoJson(
             _feature_collection(outline, ids=[str(community_id)], tips=None),
@@ -1319,6 +1408,7 @@ def eligibility_map(
     reach_m: Mapping[str, float] | None = None,
     asset_base_url: str = ASSET_BASE_URL,
     simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
 ) -> EligibilityMap:
     """The eligibility map: communities coloured by verdict over zones and counties.
 
@@ -1357,6 +1447,10 @@ def eligibility_map(
         Where the browser finds Leaflet; see :func:`base_map`.
     simplify_m : float
         Display simplification in metres (EPSG:4546).
+    basemap : Basemap or str
+        Tiles under the data (:class:`Basemap`); every layer is drawn in
+        :func:`display_crs_for` it (GCJ-02 for Amap). Pass the same basemap
+        to :func:`selection_layer`.
 
     Returns
     -------
@@ -1382,7 +1476,10 @@ def eligibility_map(
     if missing:
         raise SchemaError(f"审查结果缺少字段 {missing} / the verdicts lack columns {missing}")
     shown = display_frame(
-        communities, columns=("community_id", "name", "county_code"), simplify_m=simplify_m
+        communities,
+        columns=("community_id", "name", "county_code"),
+        simplify_m=simplify_m,
+        basemap=basemap,
     )
     table = verdicts[list(required)].copy()
     table["community_id"] = table["community_id"].astype(str)
@@ -1394,16 +1491,20 @@ def eligibility_map(
     shown["verdict"] = shown["verdict"].fillna(_UNCHECKED)
 
     m = base_map(
-        bounds=_map_bounds(shown, counties),
+        bounds=_map_bounds(communities, counties),
         asset_base_url=asset_base_url,
         fit_padding_px=_FIT_PADDING_PX,
+        basemap=basemap,
     )
     m.add_child(_FocusWithoutScroll())
     county_group = county_layer(
-        counties, simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M), interactive=False
+        counties,
+        simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M),
+        interactive=False,
+        basemap=basemap,
     )
     county_group.add_to(m)
-    zone_group = _zone_layer(zones, simplify_m=simplify_m)
+    zone_group = _zone_layer(zones, simplify_m=simplify_m, basemap=basemap)
     zone_group.add_to(m)
     names = {str(k): short_rule_name(str(v)) for k, v in (rule_names or {}).items()}
     county_names = _county_names(counties)
@@ -1458,6 +1559,7 @@ def eligibility_map(
             pipelines=pipelines,
             reach_m=reach_m,
             simplify_m=simplify_m,
+            basemap=basemap,
         )
         selection.group.add_to(m)
     drawn = {
@@ -1473,17 +1575,15 @@ def eligibility_map(
 def _map_bounds(
     shown: gpd.GeoDataFrame, counties: gpd.GeoDataFrame
 ) -> tuple[float, float, float, float]:
-    """The communities' extent, else the counties', else the region's (EPSG:4490 degrees)."""
-    if len(shown):
-        minx, miny, maxx, maxy = (float(v) for v in shown.total_bounds)
-        return (minx, miny, maxx, maxy)
-    raw = np.asarray(counties.geometry.array)
-    valid = ~(shapely.is_missing(raw) | shapely.is_empty(raw))
-    if valid.any():
-        minx, miny, maxx, maxy = (
-            float(v) for v in counties[valid].to_crs(STORAGE_CRS).total_bounds
-        )
-        return (minx, miny, maxx, maxy)
+    """The features' extent, else the counties', else the region's (EPSG:4490 degrees)."""
+    for frame in (shown, counties):
+        raw = np.asarray(frame.geometry.array)
+        valid = ~(shapely.is_missing(raw) | shapely.is_empty(raw))
+        if valid.any():
+            minx, miny, maxx, maxy = (
+                float(v) for v in frame[valid].to_crs(STORAGE_CRS).total_bounds
+            )
+            return (minx, miny, maxx, maxy)
     return settings.region_bounds
 
 
@@ -1544,3 +1644,1669 @@ def map_html(m: folium.Map) -> str:
         The rendered page (header links, map script, embedded GeoJSON).
     """
     return str(m.get_root().render())
+
+
+# ---------------------------------------------------------------------------
+# Basemaps: none (default, offline), OpenStreetMap, Amap (GCJ-02), Tianditu,
+# and local XYZ tiles served from the app's static folder.
+
+#: Basemap names, in the order the app offers them.
+BASEMAP_NAMES: tuple[str, ...] = ("none", "osm", "amap", "tianditu", "local")
+#: How each basemap is named to users: name -> (Chinese, English).
+BASEMAP_LABELS: dict[str, tuple[str, str]] = {
+    "none": ("无底图（区县与城区轮廓）", "None (county and urban-area outlines)"),
+    "osm": ("OpenStreetMap（需联网）", "OpenStreetMap (online)"),
+    "amap": ("高德地图（需联网，数据转为 GCJ-02）", "Amap (online, data shifted to GCJ-02)"),
+    "tianditu": ("天地图（需联网和密钥）", "Tianditu (online, needs a key)"),
+    "local": ("本地瓦片", "Local tiles"),
+}
+#: OpenStreetMap's standard tiles (WGS84 positions, Web Mercator tiles).
+OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+#: Amap road map tiles in Chinese; positions are GCJ-02.
+AMAP_TILE_URL = (
+    "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+    "&x={x}&y={y}&z={z}"
+)
+#: Tianditu WMTS tiles in Web Mercator (``_w``); ``{layer}`` and ``{tk}`` are filled
+#: in by :func:`tile_layers` (``vec`` the vector map, ``cva`` its Chinese labels).
+TIANDITU_TILE_URL = (
+    "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={tk}"
+)
+#: Local XYZ tiles: ``<folder>/{z}/{x}/{y}.<ext>`` under the app's ``static`` folder.
+LOCAL_TILE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp")
+
+_GCJ02 = "gcj02"
+_APP_STATIC_URL = "/app/static"
+_TILE_ATTRIBUTION: dict[str, str] = {
+    "osm": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> 贡献者',
+    "amap": "&copy; 高德地图 AutoNavi",
+    "tianditu": "&copy; 天地图 国家地理信息公共服务平台",
+    "local": "本地瓦片 / local tiles",
+}
+_TILE_SUBDOMAINS = {"amap": "1234", "tianditu": "01234567"}
+# Deepest zoom each service draws; Leaflet enlarges the last level beyond it.
+_TILE_MAX_NATIVE_ZOOM = {"osm": 19, "amap": 18, "tianditu": 18}
+_TIANDITU_LAYERS = ("vec", "cva")
+_DEFAULT_MAX_ZOOM = 19
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """A basemap choice: which tiles to draw under the data, and what they need.
+
+    Parameters
+    ----------
+    name : {"none", "osm", "amap", "tianditu", "local"}
+        ``"none"`` (the default) draws no tiles at all, so the map is fully
+        offline. ``"osm"``, ``"amap"`` and ``"tianditu"`` load images from
+        those services (the browser needs the internet); ``"local"`` loads
+        them from the app's own static folder (see :func:`local_basemap`).
+    tianditu_key : str, optional
+        The Tianditu browser key (``tk``), required for ``"tianditu"``. It is
+        sent to the browser inside the tile URLs, as Tianditu requires.
+    tiles_url : str, optional
+        URL template ``.../{z}/{x}/{y}.png`` of local tiles, required for
+        ``"local"``.
+    max_native_zoom : int, optional
+        Deepest zoom level of the local tiles.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name, Tianditu without a key, local tiles without a URL.
+
+    Examples
+    --------
+    >>> Basemap("amap").display_crs
+    'gcj02'
+    >>> Basemap("tianditu")
+    Traceback (most recent call last):
+    ...
+    gislib.errors.ConfigError: 天地图需要密钥 ...
+    """
+
+    name: str = "none"
+    tianditu_key: str | None = field(default=None, repr=False)
+    tiles_url: str | None = None
+    max_native_zoom: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in BASEMAP_NAMES:
+            raise ConfigError(
+                f"未知底图 {self.name!r} / unknown basemap {self.name!r}; "
+                f"use one of {', '.join(BASEMAP_NAMES)}"
+            )
+        if self.name == "tianditu" and not (self.tianditu_key or "").strip():
+            raise ConfigError(
+                "天地图需要密钥：请在 .streamlit/secrets.toml 中设置 tianditu_key，或改用其他底图 / "
+                "Tianditu needs a key: set tianditu_key in .streamlit/secrets.toml, or pick "
+                "another basemap"
+            )
+        if self.name == "local" and not self.tiles_url:
+            raise ConfigError(
+                "本地瓦片需要瓦片地址（见 local_basemap）/ local tiles need their URL "
+                "(see local_basemap)"
+            )
+
+    @property
+    def online(self) -> bool:
+        """Whether the browser fetches tiles from outside the machine."""
+        return self.name in ("osm", "amap", "tianditu")
+
+    @property
+    def display_crs(self) -> str:
+        """The CRS the data must be drawn in to line up with the tiles; see :func:`display_crs_for`."""
+        return _GCJ02 if self.name == "amap" else STORAGE_CRS
+
+
+#: The default basemap: no tiles, fully offline.
+NO_BASEMAP = Basemap()
+
+
+def _as_basemap(basemap: Basemap | str) -> Basemap:
+    return basemap if isinstance(basemap, Basemap) else Basemap(str(basemap))
+
+
+def display_crs_for(basemap: Basemap | str = NO_BASEMAP) -> str:
+    """The CRS in which data must be drawn over a basemap.
+
+    Amap tiles are drawn in GCJ-02, about 600 m east-south-east of the true
+    position in Yangjiang: data drawn over them must be shifted the same
+    way. OpenStreetMap, Tianditu (CGCS2000) and no basemap take the stored
+    coordinates as they are (CGCS2000 matches WGS84 to a few centimetres).
+
+    Parameters
+    ----------
+    basemap : Basemap or str
+        The basemap, or its name.
+
+    Returns
+    -------
+    str
+        ``"gcj02"`` for Amap, ``"EPSG:4490"`` otherwise.
+
+    Examples
+    --------
+    >>> display_crs_for("amap"), display_crs_for("osm")
+    ('gcj02', 'EPSG:4490')
+    """
+    return _as_basemap(basemap).display_crs
+
+
+def tile_layers(
+    basemap: Basemap | str = NO_BASEMAP, *, max_zoom: int = _DEFAULT_MAX_ZOOM
+) -> list[folium.TileLayer]:
+    """The tile layers of a basemap, bottom first (none for ``"none"``).
+
+    Tiles are images: no script or stylesheet is added to the map. The
+    layers are not listed in the layer control.
+
+    Parameters
+    ----------
+    basemap : Basemap or str
+        The basemap, or its name (``"tianditu"`` and ``"local"`` need a
+        :class:`Basemap` with their key or URL).
+    max_zoom : int
+        The map's deepest zoom; beyond a service's own last level its tiles
+        are enlarged.
+
+    Returns
+    -------
+    list of folium.TileLayer
+
+    Raises
+    ------
+    ConfigError
+        Unknown basemap, or Tianditu / local tiles without their key / URL.
+    """
+    chosen = _as_basemap(basemap)
+    name = chosen.name
+    if name == "none":
+        return []
+    label = BASEMAP_LABELS[name][0]
+    common: dict[str, Any] = {
+        "attr": _TILE_ATTRIBUTION[name],
+        "control": False,
+        "max_zoom": max_zoom,
+    }
+    if name == "local":
+        return [
+            folium.TileLayer(
+                tiles=chosen.tiles_url,
+                name=label,
+                max_native_zoom=chosen.max_native_zoom,
+                **common,
+            )
+        ]
+    common["max_native_zoom"] = _TILE_MAX_NATIVE_ZOOM[name]
+    if name in _TILE_SUBDOMAINS:
+        common["subdomains"] = _TILE_SUBDOMAINS[name]
+    if name == "tianditu":
+        key = urllib.parse.quote(str(chosen.tianditu_key).strip(), safe="")
+        return [
+            folium.TileLayer(
+                tiles=TIANDITU_TILE_URL.replace("{layer}", layer).replace("{tk}", key),
+                name=f"{label} {layer}",
+                overlay=layer != _TIANDITU_LAYERS[0],
+                **common,
+            )
+            for layer in _TIANDITU_LAYERS
+        ]
+    url = OSM_TILE_URL if name == "osm" else AMAP_TILE_URL
+    return [folium.TileLayer(tiles=url, name=label, **common)]
+
+
+def local_basemap(
+    folder: str | os.PathLike[str],
+    *,
+    static_dir: str | os.PathLike[str],
+    base_url_path: str | None = None,
+) -> Basemap:
+    """A basemap of local XYZ tiles that Streamlit serves from the app's static folder.
+
+    Streamlit serves ``<app folder>/static`` at ``/app/static`` when
+    ``server.enableStaticServing`` is true; the tiles must lie inside it
+    (Streamlit refuses links that lead out of it), in the usual XYZ layout
+    ``<folder>/{z}/{x}/{y}.png`` (``.jpg`` and ``.webp`` work too), cut in
+    Web Mercator from a WGS84 / CGCS2000 source (not from Amap).
+
+    Parameters
+    ----------
+    folder : path-like
+        The tile folder; a relative path is taken from the app folder (the
+        parent of ``static_dir``), e.g. ``static/tiles/yangjiang``.
+    static_dir : path-like
+        The app's static folder.
+    base_url_path : str, optional
+        Streamlit's ``server.baseUrlPath``.
+
+    Returns
+    -------
+    Basemap
+        ``name="local"`` with the URL template and the deepest zoom found.
+
+    Raises
+    ------
+    ConfigError
+        The folder does not exist, lies outside ``static_dir``, or holds no
+        ``{z}/{x}/{y}`` tile.
+
+    Examples
+    --------
+    >>> local_basemap("static/tiles/yangjiang", static_dir="app/static")  # doctest: +SKIP
+    Basemap(name='local', tiles_url='/app/static/tiles/yangjiang/{z}/{x}/{y}.png', ...)
+    """
+    static_root = Path(os.path.realpath(static_dir))
+    given = Path(folder).expanduser()
+    if not given.is_absolute():
+        given = Path(static_dir).parent / given
+    tiles = Path(os.path.realpath(given))
+    if not tiles.is_dir():
+        raise ConfigError(f"瓦片文件夹 {given} 不存在 / tile folder {given} does not exist")
+    if not tiles.is_relative_to(static_root) or tiles == static_root:
+        raise ConfigError(
+            f"瓦片文件夹 {given} 不在 {static_root} 之内，Streamlit 无法提供；请把瓦片复制到 "
+            f"{static_root / 'tiles'} 下 / tile folder {given} is not inside {static_root}, "
+            f"which Streamlit serves: copy the tiles under {static_root / 'tiles'}"
+        )
+    zooms = sorted(int(p.name) for p in tiles.iterdir() if p.is_dir() and p.name.isdigit())
+    suffix = None
+    for zoom in zooms:
+        for tile in (tiles / str(zoom)).glob("*/*"):
+            if tile.suffix.lower() in LOCAL_TILE_SUFFIXES and tile.stem.isdigit():
+                suffix = tile.suffix
+                break
+        if suffix is not None:
+            break
+    if suffix is None:
+        raise ConfigError(
+            f"{given} 中没有 {{z}}/{{x}}/{{y}} 瓦片（{'、'.join(LOCAL_TILE_SUFFIXES)}）/ "
+            f"{given} holds no {{z}}/{{x}}/{{y}} tile ({', '.join(LOCAL_TILE_SUFFIXES)})"
+        )
+    relative = tiles.relative_to(static_root).as_posix()
+    prefix = (base_url_path or "").strip("/")
+    base = f"/{prefix}{_APP_STATIC_URL}" if prefix else _APP_STATIC_URL
+    return Basemap(
+        "local",
+        tiles_url=f"{base}/{urllib.parse.quote(relative)}/{{z}}/{{x}}/{{y}}{suffix}",
+        max_native_zoom=zooms[-1],
+    )
+
+
+def _display_bounds(
+    bounds: tuple[float, float, float, float], basemap: Basemap
+) -> tuple[float, float, float, float]:
+    """Bounds (EPSG:4490 degrees) in the display CRS of ``basemap``."""
+    if basemap.display_crs != _GCJ02:
+        return bounds
+    minx, miny, maxx, maxy = bounds
+    lon, lat = wgs84_to_gcj02(np.array([minx, maxx]), np.array([miny, maxy]))
+    return (float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1]))
+
+
+# ---------------------------------------------------------------------------
+# Import preview: the records of a validated file, before anything is stored.
+
+#: Colour of the records waiting to be imported.
+IMPORT_COLOUR = "#2563eb"
+#: Records drawn at most on an import preview (the rest are counted, not drawn).
+PREVIEW_MAX_FEATURES = 5_000
+
+_PREVIEW_POINT_RADIUS_PX = 5
+
+
+@dataclass(frozen=True)
+class PreviewMap:
+    """What :func:`import_preview_map` built.
+
+    Attributes
+    ----------
+    map : folium.Map
+        The map, ready for ``st_folium`` or :func:`map_html`.
+    drawn : int
+        Records drawn (those with a geometry, at most ``max_features``).
+    without_geometry : int
+        Records with no geometry (refused or missing), not drawn.
+    omitted : int
+        Records with a geometry left out beyond ``max_features``.
+    """
+
+    map: folium.Map
+    drawn: int
+    without_geometry: int
+    omitted: int
+
+
+def import_preview_map(
+    records: gpd.GeoDataFrame,
+    *,
+    layer: str,
+    counties: gpd.GeoDataFrame,
+    urban_areas: gpd.GeoDataFrame | None = None,
+    asset_base_url: str = ASSET_BASE_URL,
+    simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
+    max_features: int = PREVIEW_MAX_FEATURES,
+) -> PreviewMap:
+    """The records of an import report on a map, over counties and urban areas.
+
+    Each record carries only its escaped tooltip (its id, name and county
+    when the layer has them); records without a geometry are counted, not
+    drawn. The map opens on the records' extent.
+
+    Parameters
+    ----------
+    records : GeoDataFrame
+        :attr:`gislib.io.validate.ImportReport.frame` (EPSG:4490, schema
+        field names).
+    layer : str
+        The target layer (names the id field and the legend).
+    counties : GeoDataFrame
+        The ``counties`` layer (``code``, ``name``), drawn as background.
+    urban_areas : GeoDataFrame, optional
+        The ``urban_areas`` layer, drawn as dashed outlines.
+    asset_base_url : str
+        Where the browser finds Leaflet; see :func:`base_map`.
+    simplify_m : float
+        Display simplification in metres (EPSG:4546).
+    basemap : Basemap or str
+        Tiles under the data; every layer is drawn in :func:`display_crs_for` it.
+    max_features : int
+        Records drawn at most (the first ones in file order).
+
+    Returns
+    -------
+    PreviewMap
+
+    Raises
+    ------
+    CRSError, SchemaError
+        A layer has no CRS, or ``layer`` is not a workspace layer.
+
+    Examples
+    --------
+    >>> report = prepare_import("小区.zip", ws, layer="communities")  # doctest: +SKIP
+    >>> import_preview_map(report.frame, layer="communities",
+    ...                    counties=ws.read("counties")).drawn  # doctest: +SKIP
+    3
+    """
+    from gislib.schema import LAYERS
+
+    if layer not in LAYERS:
+        raise SchemaError(f"没有图层「{layer}」/ unknown layer {layer!r}")
+    schema = LAYERS[layer]
+    id_field = schema.id_field
+    wanted = [c for c in (id_field, "name", "county_code") if c in records.columns]
+    raw = np.asarray(records.geometry.array)
+    has_geometry = ~(shapely.is_missing(raw) | shapely.is_empty(raw))
+    positions = np.flatnonzero(has_geometry)
+    kept = records.iloc[positions[:max_features]]
+    shown = display_frame(kept, columns=wanted, simplify_m=simplify_m, basemap=basemap)
+    county_names = _county_names(counties)
+
+    def cell(row: pd.Series, column: str) -> Any:
+        return row[column] if column in row.index else None
+
+    tips = []
+    for _, row in shown.iterrows():
+        record_id = cell(row, id_field)
+        name = cell(row, "name")
+        code = cell(row, "county_code")
+        county = county_names.get(str(code), code) if code is not None and pd.notna(code) else None
+        title = name if name is not None and pd.notna(name) else record_id
+        tips.append(
+            _tooltip(
+                str(title) if title is not None and pd.notna(title) else _MISSING,
+                [(schema.field(id_field).zh, record_id), ("区县", county)],
+            )
+        )
+
+    m = base_map(
+        bounds=_map_bounds(kept, counties),
+        asset_base_url=asset_base_url,
+        fit_padding_px=_FIT_PADDING_PX,
+        basemap=basemap,
+    )
+    m.add_child(_FocusWithoutScroll())
+    county_layer(
+        counties,
+        simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M),
+        interactive=False,
+        basemap=basemap,
+    ).add_to(m)
+    if urban_areas is not None:
+        urban_area_layer(urban_areas, simplify_m=simplify_m, basemap=basemap).add_to(m)
+    label = f"待导入的{schema.zh}（{len(shown)} 条）"
+    group = folium.FeatureGroup(name=label, overlay=True)
+    if len(shown):
+        folium.GeoJson(
+            _feature_collection(shown, ids=[str(i) for i in range(len(shown))], tips=tips),
+            style_function=_constant_style(
+                {
+                    "color": IMPORT_COLOUR,
+                    "weight": 2.5,
+                    "fillColor": IMPORT_COLOUR,
+                    "fillOpacity": 0.45,
+                }
+            ),
+            highlight_function=_constant_style({"weight": 4, "fillOpacity": 0.8}),
+            marker=folium.CircleMarker(radius=_PREVIEW_POINT_RADIUS_PX),
+            on_each_feature=_BIND_TOOLTIP,
+            control=False,
+        ).add_to(group)
+    group.add_to(m)
+    kind = "line" if schema.geometry_type and "Line" in schema.geometry_type else "fill"
+    entries = [(label, IMPORT_COLOUR, kind)]
+    if urban_areas is not None:
+        entries.append(("城区范围（改造范围）", _URBAN_BORDER, "dash"))
+    Legend("导入预览 / Import preview", entries).add_to(m)
+    return PreviewMap(
+        map=m,
+        drawn=len(shown),
+        without_geometry=int((~has_geometry).sum()),
+        omitted=max(len(positions) - max_features, 0),
+    )
+
+
+# ---------------------------------------------------------------------------
+# Community explorer (小区 page): a fixed base map, and the filtered communities
+# coloured by status as a layer that the page swaps in with feature_group_to_add.
+
+_STATUS_FILL_OPACITY = 0.7
+_STATUS_TIP_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("community_id", "小区编号", "id"),
+    ("county", "区县", "county"),
+    ("street", "街道", "street"),
+    ("build_year", "建成年份", "year built"),
+    ("stage", "当前阶段", "stage"),
+    ("plan_year", "计划年度", "plan year"),
+)
+
+
+def _status_label(status: str, lang: str) -> str:
+    from gislib.i18n import tr
+    from gislib.planning import STATUS_LABELS
+
+    zh, en = STATUS_LABELS.get(status, (status, status))
+    return tr(zh, en, lang)
+
+
+def explorer_map(
+    *,
+    counties: gpd.GeoDataFrame,
+    urban_areas: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    asset_base_url: str = ASSET_BASE_URL,
+    simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
+    lang: str = "zh",
+) -> folium.Map:
+    """The community explorer's base map: counties, urban areas and a status legend.
+
+    The communities themselves are not on it: the page adds the filtered ones
+    with :func:`status_layer` as ``st_folium(..., feature_group_to_add=...)``,
+    so the base stays the same while filters and the selection change and the
+    user's view is kept. The map opens on the extent of ``communities`` (all
+    of them, not the filtered ones, for the same reason).
+
+    Parameters
+    ----------
+    counties, urban_areas : GeoDataFrame
+        Workspace layers (EPSG:4490); counties are a plain background.
+    communities : GeoDataFrame
+        The ``communities`` layer; only its extent is used.
+    asset_base_url : str
+        Where the browser finds Leaflet; see :func:`base_map`.
+    simplify_m : float
+        Display simplification in metres (EPSG:4546).
+    basemap : Basemap or str
+        Tiles under the data (:class:`Basemap`); pass the same to
+        :func:`status_features` and :func:`selection_layer`.
+    lang : {"zh", "en"}
+        Language of the legend.
+
+    Returns
+    -------
+    folium.Map
+
+    Raises
+    ------
+    CRSError, SchemaError
+        A layer has no CRS or lacks a needed column.
+
+    Examples
+    --------
+    >>> m = explorer_map(counties=c, urban_areas=u, communities=x)  # doctest: +SKIP
+    """
+    from gislib.i18n import tr
+    from gislib.planning import STATUS_COLOURS
+
+    m = base_map(
+        bounds=_map_bounds(communities, counties),
+        asset_base_url=asset_base_url,
+        fit_padding_px=_FIT_PADDING_PX,
+        basemap=basemap,
+    )
+    m.add_child(_FocusWithoutScroll())
+    county_layer(
+        counties,
+        name=tr("区县边界", "counties", lang),
+        simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M),
+        interactive=False,
+        basemap=basemap,
+    ).add_to(m)
+    urban_area_layer(
+        urban_areas,
+        name=tr("城区范围", "urban areas", lang),
+        simplify_m=simplify_m,
+        basemap=basemap,
+    ).add_to(m)
+    entries = [(_status_label(s, lang), c, "fill") for s, c in STATUS_COLOURS.items()]
+    entries.append((tr("城区范围（改造范围）", "urban area (scope)", lang), _URBAN_BORDER, "dash"))
+    entries.append((tr("选中的小区", "selected community", lang), SELECTED_COLOUR, "line"))
+    Legend(tr("改造状态", "Status", lang), entries).add_to(m)
+    return m
+
+
+def status_features(
+    communities: gpd.GeoDataFrame,
+    table: pd.DataFrame,
+    *,
+    simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
+    lang: str = "zh",
+) -> dict[str, Any]:
+    """The communities as GeoJSON features for :func:`status_layer`, tooltips built and escaped.
+
+    Plain data (no folium object), so the app can cache it per workspace
+    version and draw any subset of it.
+
+    Parameters
+    ----------
+    communities : GeoDataFrame
+        The ``communities`` layer (EPSG:4490).
+    table : DataFrame
+        :func:`gislib.explore.community_table` of the same communities (same
+        index): ``community_id``, ``name``, ``status``, ``verdict`` and the
+        tooltip fields (county, street, build year, stage, plan year).
+    simplify_m : float
+        Display simplification in metres (EPSG:4546).
+    basemap : Basemap or str
+        The basemap the features are drawn over (Amap shifts them to GCJ-02).
+    lang : {"zh", "en"}
+        Language of the tooltips.
+
+    Returns
+    -------
+    dict
+        A GeoJSON FeatureCollection; each feature's ``id`` and
+        ``properties.community_id`` are the community id (``st_folium``
+        returns the latter on a click), ``properties.status`` its status and
+        ``properties.tip`` the escaped tooltip HTML. Communities without a
+        geometry are left out.
+
+    Raises
+    ------
+    CRSError, SchemaError
+        No CRS, or ``table`` lacks a column or a row of ``communities``.
+    """
+    from gislib.eligibility import VERDICT_LABELS
+    from gislib.i18n import tr
+
+    needed = ("community_id", "name", "status", "verdict", *(f for f, _z, _e in _STATUS_TIP_FIELDS))
+    missing = [c for c in dict.fromkeys(needed) if c not in table.columns]
+    if missing:
+        raise SchemaError(f"小区表缺少字段 {missing} / the table lacks columns {missing}")
+    shown = display_frame(communities, simplify_m=simplify_m, basemap=basemap)
+    absent = shown.index.difference(table.index)
+    if len(absent):
+        raise SchemaError(
+            f"小区表缺少 {len(absent)} 个小区的行 / the table lacks rows for {len(absent)} "
+            "communities"
+        )
+    rows = table.loc[shown.index]
+    tips = []
+    for rec in rows.itertuples(index=False):
+        status = _status_label(str(rec.status), lang)
+        verdict = str(rec.verdict)
+        verdict_text = tr(*VERDICT_LABELS[verdict], lang) if verdict in VERDICT_LABELS else None
+        values = [(tr(zh, en, lang), getattr(rec, column)) for column, zh, en in _STATUS_TIP_FIELDS]
+        values.insert(4, (tr("状态", "status", lang), status))
+        values.append((tr("审查结论", "verdict", lang), verdict_text))
+        cells = [(k, None if isinstance(v, str) and not v else v) for k, v in values]
+        tips.append(_tooltip(str(rec.name), cells))
+    data = _community_features(shown.assign(community_id=rows["community_id"].to_numpy()), tips)
+    for feature, status in zip(data["features"], rows["status"].astype(str), strict=True):
+        feature["properties"]["status"] = status
+    return data
+
+
+def status_layer(
+    features: Mapping[str, Any],
+    *,
+    community_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    name: str = "小区 / communities",
+) -> folium.FeatureGroup:
+    """Communities coloured by status (:data:`gislib.planning.STATUS_COLOURS`), clickable.
+
+    Parameters
+    ----------
+    features : mapping
+        :func:`status_features`; not changed.
+    community_ids : sequence of str, optional
+        The communities to draw (e.g. those a filter kept), in any order;
+        default all.
+    limit : int, optional
+        Draw at most this many (the first in ``features`` order), to keep a
+        huge selection usable; default no limit.
+    name : str
+        Name of the group.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        One interactive feature per community drawn, hover highlight and
+        tooltip; pass it to ``st_folium`` as ``feature_group_to_add``.
+    """
+    from gislib.planning import STATUS_COLOURS
+
+    wanted = None if community_ids is None else {str(i) for i in community_ids}
+    chosen = []
+    for feature in features.get("features", []):
+        if wanted is not None and str(feature["properties"].get("community_id")) not in wanted:
+            continue
+        chosen.append({**feature, "properties": dict(feature["properties"])})
+        if limit is not None and len(chosen) >= limit:
+            break
+    group = folium.FeatureGroup(name=name, overlay=True, control=False)
+    if not chosen:
+        return group
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        colour = STATUS_COLOURS.get(str(feature["properties"].get("status")), OTHER_COLOUR)
+        return {
+            "color": colour,
+            "weight": 1.5,
+            "fillColor": colour,
+            "fillOpacity": _STATUS_FILL_OPACITY,
+        }
+
+    folium.GeoJson(
+        {"type": "FeatureCollection", "features": chosen},
+        style_function=style,
+        highlight_function=_constant_style({"weight": 4, "fillOpacity": 0.9}),
+        on_each_feature=_BIND_TOOLTIP,
+        control=False,
+    ).add_to(group)
+    return group
+
+
+# ---------------------------------------------------------------------------
+# Overview map: progress by county (a choropleth) and the communities by their
+# status, for any year. The geometry goes to the browser once per county
+# selection (:func:`overview_status_map`); a change of year, measure or stage
+# only sends small restyling layers (:func:`county_choropleth`,
+# :func:`community_statuses`) that recolour the features already drawn, through
+# ``st_folium(..., feature_group_to_add=...)``: the view is kept and nothing is
+# drawn again but colours.
+
+#: Fill colours of the county choropleth classes, light to dark (purples: apart
+#: from the status colours of the communities drawn over them).
+CHOROPLETH_COLOURS: tuple[str, ...] = ("#efedf5", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
+#: Fill of a county where nothing is counted (0).
+CHOROPLETH_ZERO_COLOUR = "#ffffff"
+#: From this many communities on, the overview draws on one canvas instead of
+#: one SVG element per feature (measured: bench/RESULTS.md, "App speed").
+CANVAS_MIN_FEATURES = 3_000
+
+# County outlines of the overview are a background at city scale (metres).
+_OVERVIEW_COUNTY_SIMPLIFY_M = 30.0
+# Five decimals (about 1 m) are finer than a screen pixel up to zoom 17.
+_OVERVIEW_DECIMALS = 5
+_CHOROPLETH_OPACITY = 0.75
+# Space kept free when the map opens (top, right, bottom, left pixels): the
+# legends stand on the right.
+_OVERVIEW_FIT_PADDING_PX = (10, 200, 10, 10)
+# Lighter once drilled into a county: its communities sit on top.
+_CHOROPLETH_OPACITY_COUNTY = 0.35
+_COMMUNITY_WEIGHT = 1.0
+_COUNTY_WEIGHT = 1.2
+_SELECTED_COUNTY_WEIGHT = 3.0
+_HOVER_EXTRA_WEIGHT = 2.0
+# Steps of "nice" class widths within a power of ten.
+_NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+_YUAN_PER_YI = 1e8
+_YUAN_PER_WAN = 1e4
+_YUAN_PER_MILLION = 1e6
+# Floor areas from this many m² on are shown in 万m² in a legend.
+_LEGEND_WAN_FROM = 1e5
+# Outline of the "nothing counted" swatch in the choropleth legend.
+_ZERO_LEGEND_COLOUR = "#9e9e9e"
+# Units of each quantity shown (Chinese after a space, English appended).
+_MEASURE_UNITS: dict[str, tuple[str, str]] = {
+    "communities": ("个", " communities"),
+    "households": ("户", " households"),
+    "buildings": ("栋", " buildings"),
+    "floor_area_m2": ("m²", " m²"),
+}
+# Leaflet layer keys the restyling layers look up on the map (map._renovLayers).
+_COUNTY_TARGET = "counties"
+_COMMUNITY_TARGET = "communities"
+
+
+def _script_json(value: Any) -> str:
+    """JSON safe to embed in a ``<script>`` (no ``<``, ``>``, ``&`` or ``'`` left raw)."""
+    return (
+        json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("'", "\\u0027")
+    )
+
+
+def format_measure(
+    value: float | None, measure: str, *, lang: str = "zh", signed: bool = False
+) -> str:
+    """A progress figure as people read it: thousands separated, with its unit.
+
+    Parameters
+    ----------
+    value : float or None
+        The figure; ``None`` or NaN shows as a dash.
+    measure : str
+        A key of :data:`gislib.planning.MEASURES` or ``"completion_rate"``
+        (a share 0-1, shown as a percentage; a signed change of it in
+        percentage points).
+    lang : {"zh", "en"}
+        Language of the unit.
+    signed : bool
+        Show the sign (for a change against the previous year).
+
+    Returns
+    -------
+    str
+        For example ``"8,436 户"``, ``"2.85 亿元"``, ``"45.1%"``, ``"+5.2 个百分点"``.
+
+    Examples
+    --------
+    >>> format_measure(8436, "households")
+    '8,436 户'
+    >>> format_measure(284_723_600, "investment")
+    '2.85 亿元'
+    >>> format_measure(0.051, "completion_rate", signed=True, lang="en")
+    '+5.1 pp'
+    """
+    from gislib.i18n import tr
+
+    number = _number(value)
+    if not math.isfinite(number):
+        return _MISSING
+    sign = "+" if signed and number > 0 else ""
+    if measure == "completion_rate":
+        if signed:
+            return f"{sign}{number * 100:.1f}" + tr(" 个百分点", " pp", lang)
+        return f"{number:.1%}"
+    if measure == "investment":
+        size = abs(number)
+        if lang == "en":
+            if size >= _YUAN_PER_MILLION:
+                return f"{sign}¥{number / _YUAN_PER_MILLION:,.1f} M"
+            return f"{sign}¥{number:,.0f}"
+        if size >= _YUAN_PER_YI:
+            return f"{sign}{number / _YUAN_PER_YI:,.2f} 亿元"
+        if size >= _YUAN_PER_WAN:
+            return f"{sign}{number / _YUAN_PER_WAN:,.0f} 万元"
+        return f"{sign}{number:,.0f} 元"
+    zh, en = _MEASURE_UNITS.get(measure, ("", ""))
+    text = f"{sign}{number:,.0f}"
+    return tr(f"{text} {zh}".rstrip(), f"{text}{en}", lang)
+
+
+def _legend_unit(measure: str, top: float, *, lang: str) -> tuple[float, str]:
+    """Divisor and unit of a legend's numbers, so that its bounds read short ("2 – 4 亿元")."""
+    from gislib.i18n import tr
+
+    if measure == "investment":
+        if lang == "en":
+            return _YUAN_PER_MILLION, "M yuan"
+        return (_YUAN_PER_YI, "亿元") if top >= _YUAN_PER_YI else (_YUAN_PER_WAN, "万元")
+    if measure == "floor_area_m2" and top >= _LEGEND_WAN_FROM:
+        return _YUAN_PER_WAN, tr("万m²", "10k m²", lang)
+    zh, en = _MEASURE_UNITS.get(measure, ("", ""))
+    return 1.0, tr(zh, en.strip(), lang)
+
+
+def _short_number(value: float) -> str:
+    """Thousands separated; decimals only when needed (2.5, never 2.50)."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def class_breaks(values: Any, *, classes: int = len(CHOROPLETH_COLOURS)) -> tuple[float, ...]:
+    """Upper bounds of equal, round classes from 0 to the largest value.
+
+    The width is a round number (1, 2, 2.5 or 5 times a power of ten) and
+    only as many classes are made as needed to reach the largest value, so
+    the legend reads "≤ 20, 20-40, 40-60, 60-80" rather than odd bounds.
+    Computed from every year at once, the classes stay the same while the
+    year changes, so colours compare across years.
+
+    Parameters
+    ----------
+    values : array-like of float
+        Values to classify (NaN ignored; 0 and negatives go to no class).
+        When all are whole numbers (counts), no class is narrower than 1.
+    classes : int
+        Most classes wanted (at least 1).
+
+    Returns
+    -------
+    tuple of float
+        Increasing upper bounds; empty when no value is above 0.
+
+    Examples
+    --------
+    >>> class_breaks([3, 74, 12])
+    (20.0, 40.0, 60.0, 80.0)
+    >>> class_breaks([0, 0])
+    ()
+    """
+    numbers = np.asarray(values, dtype=float).ravel()
+    numbers = numbers[np.isfinite(numbers)]
+    top = float(numbers.max()) if numbers.size else 0.0
+    if top <= 0:
+        return ()
+    classes = max(int(classes), 1)
+    raw = top / classes
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(s * power for s in _NICE_STEPS if s * power >= raw * (1 - 1e-12))
+    if np.all(numbers == np.round(numbers)):  # counts: no class narrower than 1
+        step = max(step, 1.0)
+    needed = max(1, math.ceil(top / step - 1e-9))
+    return tuple(round(step * (i + 1), 12) for i in range(min(needed, classes)))
+
+
+def _class_colours(count: int) -> list[str]:
+    """``count`` colours of the palette, spread from the lightest to the darkest."""
+    last = len(CHOROPLETH_COLOURS) - 1
+    if count <= 1:
+        return [CHOROPLETH_COLOURS[last // 2 + 1]]
+    return [CHOROPLETH_COLOURS[round(i * last / (count - 1))] for i in range(count)]
+
+
+def _class_of(value: float, breaks: Sequence[float]) -> int:
+    """0 for nothing counted, else 1 + the first class whose bound holds the value."""
+    if not math.isfinite(value) or value <= 0:
+        return 0
+    for i, bound in enumerate(breaks):
+        if value <= bound:
+            return i + 1
+    return len(breaks)
+
+
+@dataclass(frozen=True)
+class OverviewData:
+    """Display geometry of the overview map, prepared once per workspace version and county.
+
+    Immutable (text and tuples only), so one instance can be cached and shared
+    by every session; :func:`overview_status_map` turns it into a map in
+    milliseconds.
+
+    Attributes
+    ----------
+    county : str or None
+        The county drilled into (its code), or ``None`` for the whole city.
+    bounds : tuple of float
+        What the map opens on: ``(min lon, min lat, max lon, max lat)``.
+    counties_json, urban_areas_json : str
+        GeoJSON FeatureCollections as text, safe to embed in a script.
+        Counties carry ``county_code`` and ``name`` (HTML-escaped), with the
+        county code as feature id.
+    communities_data : str
+        The communities in a compact encoding (integer coordinates, each point
+        relative to the one before), about a third of their GeoJSON's size, with
+        ``community_id`` and ``name`` (escaped); their position is their
+        feature id in the browser.
+    community_ids : tuple of str
+        The communities drawn, in feature order.
+    county_codes : tuple of str
+        The counties drawn, in feature order.
+    labels : tuple of (float, float, str, str)
+        ``(lat, lon, Chinese name, English name)`` of each county's label.
+    basemap : Basemap
+        The basemap the coordinates were prepared for (``"amap"`` shifts them
+        to GCJ-02).
+    """
+
+    county: str | None
+    bounds: tuple[float, float, float, float]
+    counties_json: str
+    urban_areas_json: str
+    communities_data: str
+    community_ids: tuple[str, ...]
+    county_codes: tuple[str, ...]
+    labels: tuple[tuple[float, float, str, str], ...]
+    basemap: Basemap = NO_BASEMAP
+
+    @property
+    def drawn(self) -> dict[str, int]:
+        """Features drawn per layer (``counties``, ``communities``)."""
+        return {"counties": len(self.county_codes), "communities": len(self.community_ids)}
+
+
+def _collection_text(geometries: np.ndarray, ids: Sequence[Any], properties: Sequence[str]) -> str:
+    """A FeatureCollection as text from GeoJSON geometry strings and property JSON texts."""
+    texts = shapely.to_geojson(geometries)
+    parts = [
+        f'{{"type":"Feature","id":{_script_json(fid)},"properties":{props},"geometry":{geom}}}'
+        for fid, props, geom in zip(ids, properties, texts, strict=True)
+    ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def overview_data(
+    counties: gpd.GeoDataFrame,
+    urban_areas: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+    *,
+    county: str | None = None,
+    simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
+) -> OverviewData:
+    """Prepare the overview map's geometry: simplified, rounded, only the properties it needs.
+
+    Parameters
+    ----------
+    counties, urban_areas, communities : GeoDataFrame
+        Workspace layers in EPSG:4490 (``code`` and ``name`` of the counties;
+        ``community_id``, ``name`` and ``county_code`` of the communities).
+    county : str, optional
+        A county code to drill into: only its communities and urban areas are
+        drawn, the other counties stay as outlines, and the map opens on its
+        communities (else on the county). Default the whole city.
+    simplify_m : float
+        Display simplification of the communities in metres (EPSG:4546);
+        county outlines are simplified more (they are a background).
+    basemap : Basemap or str
+        The basemap the map will be drawn over (coordinates in
+        :func:`display_crs_for` it).
+
+    Returns
+    -------
+    OverviewData
+
+    Raises
+    ------
+    CRSError, SchemaError
+        A layer has no CRS or lacks a needed column.
+
+    Examples
+    --------
+    >>> data = overview_data(counties, urban_areas, communities)  # doctest: +SKIP
+    >>> data.drawn  # doctest: +SKIP
+    {'counties': 4, 'communities': 600}
+    """
+    missing = [c for c in ("community_id", "name", "county_code") if c not in communities.columns]
+    if missing:
+        raise SchemaError(f"communities 缺少字段 {missing} / communities lack columns {missing}")
+    chosen = _as_basemap(basemap)
+    if county is not None:
+        communities = communities[communities["county_code"].astype(str) == county]
+        if "county_code" in urban_areas.columns:
+            urban_areas = urban_areas[urban_areas["county_code"].astype(str) == county]
+    shown_counties = display_frame(
+        counties,
+        columns=("code", "name"),
+        simplify_m=max(simplify_m, _OVERVIEW_COUNTY_SIMPLIFY_M),
+        decimals=_OVERVIEW_DECIMALS,
+        basemap=chosen,
+    )
+    shown_urban = display_frame(
+        urban_areas, simplify_m=simplify_m, decimals=_OVERVIEW_DECIMALS, basemap=chosen
+    )
+    shown = display_frame(
+        communities,
+        columns=("community_id", "name"),
+        simplify_m=simplify_m,
+        decimals=_OVERVIEW_DECIMALS,
+        basemap=chosen,
+    )
+    codes = [str(c) for c in shown_counties["code"]]
+    county_props = [
+        _script_json({"county_code": code, "name": _text(name)})
+        for code, name in zip(codes, shown_counties["name"], strict=True)
+    ]
+    ids = [str(c) for c in shown["community_id"]]
+    names = _county_names(counties)
+    points = shown_counties.geometry.representative_point()
+    labels = tuple(
+        (
+            round(float(p.y), _OVERVIEW_DECIMALS),
+            round(float(p.x), _OVERVIEW_DECIMALS),
+            names.get(code, code),
+            COUNTIES[code][1] if code in COUNTIES else names.get(code, code),
+        )
+        for p, code in zip(points, codes, strict=True)
+    )
+    if county is None:
+        bounds = _map_bounds(communities.iloc[:0], counties)
+    else:
+        bounds = _map_bounds(communities, counties[counties["code"].astype(str) == county])
+    return OverviewData(
+        county=county,
+        bounds=bounds,
+        counties_json=_collection_text(
+            np.asarray(shown_counties.geometry.array), codes, county_props
+        ),
+        urban_areas_json=_collection_text(
+            np.asarray(shown_urban.geometry.array),
+            list(range(len(shown_urban))),
+            ["{}"] * len(shown_urban),
+        ),
+        communities_data=_compact_polygons(
+            shown,
+            ids=ids,
+            names=[_text(n) for n in shown["name"]],
+            decimals=_OVERVIEW_DECIMALS,
+        ),
+        community_ids=tuple(ids),
+        county_codes=tuple(codes),
+        labels=labels,
+        basemap=chosen,
+    )
+
+
+# The overview's script, defined once per page (inline header scripts do not run
+# inside st_folium). Tooltip texts are built and escaped in Python; the script
+# only joins them.
+# - L.renovPolygons: polygons from the compact encoding of _compact_polygons,
+#   each with a GeoJSON-like ``feature`` (id = position, properties) so that a
+#   click returns its properties and a restyling finds it.
+# - L.renovBind: one tooltip and one hover handler for a whole group (not one
+#   per feature: 20k communities would mean 60k listeners).
+# - L.RenovRestyle: a layer that, added to the map, recolours the features of
+#   a base layer (registered in map._renovLayers) and shows its legend;
+#   removed, it takes its legend away.
+_OVERVIEW_JS = """
+if (!L.RenovRestyle) {
+    L.renovPolygons = function (data, style) {
+        var scale = Math.pow(10, -data.d), x0 = data.o[0], y0 = data.o[1], layers = [];
+        for (var i = 0; i < data.g.length; i++) {
+            var parts = data.g[i].map(function (rings) {
+                return rings.map(function (flat) {
+                    var ring = [], x = x0, y = y0;
+                    for (var j = 0; j < flat.length; j += 2) {
+                        x += flat[j];
+                        y += flat[j + 1];
+                        ring.push([y * scale, x * scale]);
+                    }
+                    return ring;
+                });
+            });
+            var polygon = L.polygon(parts.length === 1 ? parts[0] : parts, style);
+            polygon.feature = {type: "Feature", id: i,
+                properties: {community_id: data.i[i], name: data.n[i]}};
+            layers.push(polygon);
+        }
+        return L.featureGroup(layers);
+    };
+    L.renovBind = function (group, extra) {
+        group.bindTooltip(function (item) {
+            var p = item.feature.properties;
+            return "<b>" + p.name + "</b><table>" + (item._renovTip || "") + "</table>";
+        }, {sticky: true, className: "renov-tip"});
+        group.on("mouseover", function (e) {
+            var item = e.layer;
+            if (item._renovWeight === undefined) { item._renovWeight = item.options.weight; }
+            item.setStyle({weight: item._renovWeight + extra});
+        });
+        group.on("mouseout", function (e) {
+            var item = e.layer;
+            if (item._renovWeight !== undefined) { item.setStyle({weight: item._renovWeight}); }
+        });
+    };
+    L.RenovRestyle = L.Layer.extend({
+        initialize: function (target, codes, entries, legend, position) {
+            this._target = target;
+            this._codes = codes;
+            this._entries = entries;
+            this._legendHtml = legend;
+            this._position = position;
+        },
+        onAdd: function (map) {
+            var layer = map._renovLayers && map._renovLayers[this._target];
+            var codes = this._codes, entries = this._entries;
+            if (layer) {
+                layer.eachLayer(function (item) {
+                    var entry = entries[codes[item.feature.id]];
+                    if (!entry) { return; }
+                    item.setStyle(entry.s);
+                    item._renovTip = entry.t;
+                });
+                if (layer.isTooltipOpen()) { layer.getTooltip().update(); }
+            }
+            if (this._legendHtml) {
+                var html = this._legendHtml;
+                this._legend = L.control({position: this._position});
+                this._legend.onAdd = function () {
+                    var div = L.DomUtil.create("div", "renov-legend");
+                    div.innerHTML = html;
+                    L.DomEvent.disableClickPropagation(div);
+                    return div;
+                };
+                this._legend.addTo(map);
+            }
+        },
+        onRemove: function (map) {
+            if (this._legend) { map.removeControl(this._legend); this._legend = null; }
+        }
+    });
+}
+"""
+
+
+def _compact_polygons(
+    frame: gpd.GeoDataFrame, *, ids: Sequence[str], names: Sequence[str], decimals: int
+) -> str:
+    """Polygons as compact JSON text for ``L.renovPolygons``: a third of the GeoJSON's size.
+
+    Coordinates become integers (degrees x 10**decimals), each ring's first
+    point relative to the origin ``o`` and every next point relative to the one
+    before, without the closing point: ``{"d": decimals, "o": [x0, y0],
+    "g": [[[ring, hole...], part...], ...], "i": ids, "n": names}``.
+    """
+    geoms = np.asarray(frame.geometry.array)
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    coords, coord_of = shapely.get_coordinates(rings, return_index=True)
+    scaled = np.rint(coords * 10.0**decimals).astype(np.int64)
+    origin = scaled.min(axis=0) if len(scaled) else np.zeros(2, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(coord_of)) + 1] if len(coord_of) else np.array([])
+    ends = np.r_[starts[1:], len(coord_of)].astype(int) if len(coord_of) else np.array([])
+    deltas = scaled.copy()
+    deltas[1:] -= scaled[:-1]
+    if len(starts):
+        deltas[starts] = scaled[starts] - origin
+    ring_texts = [
+        "[" + ",".join(map(str, deltas[a : b - 1].ravel().tolist())) + "]"
+        for a, b in zip(starts.astype(int), ends, strict=True)
+    ]
+    part_rings: list[list[str]] = [[] for _ in range(len(parts))]
+    for ring, part in zip(ring_texts, ring_of.tolist(), strict=True):
+        part_rings[part].append(ring)
+    geom_parts: list[list[str]] = [[] for _ in range(len(geoms))]
+    for rings_text, geom in zip(part_rings, part_of.tolist(), strict=True):
+        geom_parts[geom].append("[" + ",".join(rings_text) + "]")
+    shapes = ",".join("[" + ",".join(p) + "]" for p in geom_parts)
+    return (
+        f'{{"d":{int(decimals)},"o":[{int(origin[0])},{int(origin[1])}],"g":[{shapes}],'
+        f'"i":{_script_json(list(ids))},"n":{_script_json(list(names))}}}'
+    )
+
+
+class _RawScript(Element):
+    """Script text added to a figure as it is (a plain ``Element`` compiles its text as a template)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self._text
+
+
+class _DataElement(MacroElement):
+    """A macro element carrying large data in its script.
+
+    ``MacroElement.render`` wraps the rendered script in an ``Element``, which
+    compiles it as a Jinja template: for megabytes of GeoJSON that costs
+    about half a second on every render (``st_folium`` renders on every run).
+    The script is rendered once here and added as it is. Elements of this
+    kind have no header, html or children.
+    """
+
+    def render(self, **kwargs: Any) -> str:
+        script = self._template.module.__dict__["script"]
+        figure = cast(Figure, self.get_root())
+        figure.script.add_child(_RawScript(script(self, kwargs)), name=self.get_name())
+        return ""
+
+
+class _OverviewScript(MacroElement):
+    """Defines the overview's functions (:data:`_OVERVIEW_JS`) in the map's script."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        """
+        + _OVERVIEW_JS
+        + """
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "RenovOverviewScript"
+
+
+class _BaseLayer(_DataElement):
+    """A layer of the overview's base map, from prepared text, added straight to the map.
+
+    ``kind`` is ``"geojson"`` (GeoJSON text) or ``"compact"``
+    (:func:`_compact_polygons`). An interactive layer gets the group tooltip
+    and hover of ``L.renovBind``; with a ``target`` it is registered in
+    ``map._renovLayers`` for :class:`_Restyle`. Nothing is parsed, styled or
+    measured in Python at render time: the text goes to the browser as it is.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {%- set map = this._parent.get_name() %}
+        {%- if this.kind == "compact" %}
+        var {{ this.get_name() }} = L.renovPolygons({{ this.data }}, {{ this.style|tojson }});
+        {%- else %}
+        var {{ this.get_name() }} = L.geoJson({{ this.data }}, {
+            style: {{ this.style|tojson }}, interactive: {{ this.interactive|tojson }}
+        });
+        {%- endif %}
+        {{ this.get_name() }}.addTo({{ map }});
+        {%- if this.interactive %}
+        L.renovBind({{ this.get_name() }}, {{ this.hover_weight|tojson }});
+        {%- endif %}
+        {%- if this.target %}
+        {{ map }}._renovLayers = {{ map }}._renovLayers || {};
+        {{ map }}._renovLayers[{{ this.target|tojson }}] = {{ this.get_name() }};
+        {%- endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        data: str,
+        *,
+        style: Mapping[str, Any],
+        kind: str = "geojson",
+        interactive: bool = False,
+        target: str | None = None,
+    ) -> None:
+        super().__init__()
+        self._name = "RenovBaseLayer"
+        self.data = data
+        self.kind = kind
+        self.style = {**style, "interactive": interactive}
+        self.interactive = interactive
+        self.target = target
+        self.hover_weight = _HOVER_EXTRA_WEIGHT
+
+
+class _Restyle(_DataElement):
+    """One restyling of a base layer (``L.RenovRestyle``), added to a feature group."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = new L.RenovRestyle(
+            {{ this.target|tojson }}, {{ this.codes }}, {{ this.entries }},
+            {{ this.legend }}, {{ this.position|tojson }}
+        ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        codes: Sequence[int] | Mapping[str, int],
+        entries: Sequence[tuple[Mapping[str, Any], str]],
+        legend: str | None,
+        position: str,
+    ) -> None:
+        super().__init__()
+        self._name = "Restyle"
+        self.target = target
+        self.codes = _script_json(list(codes) if not isinstance(codes, Mapping) else dict(codes))
+        self.entries = _script_json([{"s": dict(style), "t": tip} for style, tip in entries])
+        self.legend = _script_json(legend)
+        self.position = position
+
+
+def overview_status_map(
+    data: OverviewData,
+    *,
+    asset_base_url: str = ASSET_BASE_URL,
+    lang: str = "zh",
+    canvas: bool | None = None,
+) -> folium.Map:
+    """The overview's base map: counties, urban areas and communities, not yet coloured.
+
+    Counties are drawn white with grey outlines (the county drilled into with
+    a thick one) and labelled; urban areas as dashed outlines; communities in
+    the "not in the programme" grey. Add :func:`county_choropleth` and
+    :func:`community_statuses` (to the map, or as ``st_folium``'s
+    ``feature_group_to_add``) to colour them for a year. A click on a county
+    returns its ``county_code``, on a community its ``community_id``, in
+    ``last_active_drawing.properties``.
+
+    Parameters
+    ----------
+    data : OverviewData
+        From :func:`overview_data`.
+    asset_base_url : str
+        Where the browser finds Leaflet; see :func:`base_map`.
+    lang : {"zh", "en"}
+        Language of the county labels.
+    canvas : bool, optional
+        Draw on a canvas rather than SVG; default from
+        :data:`CANVAS_MIN_FEATURES` communities on.
+
+    Returns
+    -------
+    folium.Map
+        A new map each call (``st_folium`` changes the map it is given), built
+        in milliseconds from the prepared text.
+
+    Examples
+    --------
+    >>> m = overview_status_map(overview_data(counties, urban, communities))  # doctest: +SKIP
+    """
+    from gislib.i18n import tr
+
+    m = base_map(
+        bounds=data.bounds,
+        asset_base_url=asset_base_url,
+        fit_padding_px=_OVERVIEW_FIT_PADDING_PX,
+        basemap=data.basemap,
+    )
+    if canvas if canvas is not None else len(data.community_ids) >= CANVAS_MIN_FEATURES:
+        m.options["prefer_canvas"] = True
+    m.add_child(_FocusWithoutScroll())
+    m.add_child(_OverviewScript())
+    county_weight = _COUNTY_WEIGHT if data.county is None else _SELECTED_COUNTY_WEIGHT / 3
+    _BaseLayer(
+        data.counties_json,
+        style={
+            "color": _COUNTY_BORDER,
+            "weight": county_weight,
+            "fillColor": CHOROPLETH_ZERO_COLOUR,
+            "fillOpacity": 0,
+        },
+        interactive=True,
+        target=_COUNTY_TARGET,
+    ).add_to(m)
+    _BaseLayer(
+        data.urban_areas_json,
+        style={"color": _URBAN_BORDER, "weight": 1.2, "dashArray": "5 4", "fill": False},
+    ).add_to(m)
+    if data.county is not None:
+        outline = _county_outline(data.counties_json, data.county)
+        if outline is not None:
+            _BaseLayer(
+                outline,
+                style={"color": SELECTED_COLOUR, "weight": _SELECTED_COUNTY_WEIGHT, "fill": False},
+            ).add_to(m)
+    from gislib.planning import STATUS_COLOURS, Status
+
+    none_colour = STATUS_COLOURS[Status.NONE]
+    _BaseLayer(
+        data.communities_data,
+        kind="compact",
+        style={
+            "color": none_colour,
+            "weight": _COMMUNITY_WEIGHT,
+            "fillColor": none_colour,
+            "fillOpacity": _COMMUNITY_FILL_OPACITY,
+        },
+        interactive=True,
+        target=_COMMUNITY_TARGET,
+    ).add_to(m)
+    width, height = _LABEL_SIZE
+    for lat, lon, zh, en in data.labels:
+        folium.Marker(
+            [lat, lon],
+            icon=folium.DivIcon(
+                html=html.escape(tr(zh, en, lang)),
+                icon_size=_LABEL_SIZE,
+                icon_anchor=(width // 2, height // 2),
+                class_name="renov-county-label",
+            ),
+            interactive=False,
+            keyboard=False,
+        ).add_to(m)
+    return m
+
+
+def _county_outline(counties_json: str, code: str) -> str | None:
+    """The FeatureCollection text of one county, from the prepared counties."""
+    collection = json.loads(counties_json)
+    features = [f for f in collection["features"] if f.get("id") == code]
+    if not features:
+        return None
+    return _script_json({"type": "FeatureCollection", "features": features})
+
+
+@dataclass(frozen=True)
+class Choropleth:
+    """What :func:`county_choropleth` built.
+
+    Attributes
+    ----------
+    group : folium.FeatureGroup
+        The restyling layer and its legend: add it to the base map, or pass
+        it to ``st_folium`` as ``feature_group_to_add``.
+    classes : dict of str to int
+        County code -> class (0 nothing counted, 1 the lightest ...).
+    breaks : tuple of float
+        The upper bounds of the classes.
+    """
+
+    group: folium.FeatureGroup
+    classes: dict[str, int]
+    breaks: tuple[float, ...]
+
+
+def county_choropleth(
+    data: OverviewData,
+    values: Mapping[str, float] | pd.Series,
+    *,
+    measure: str,
+    title: str,
+    breaks: Sequence[float] | None = None,
+    lang: str = "zh",
+) -> Choropleth:
+    """Colour the counties of an overview map by a value, with a class legend.
+
+    Parameters
+    ----------
+    data : OverviewData
+        The prepared map the counties belong to.
+    values : mapping or Series
+        County code -> value (e.g. a column of
+        :func:`gislib.planning.progress_by_county`); a county without a value
+        counts 0.
+    measure : str
+        A key of :data:`gislib.planning.MEASURES` (formats the numbers).
+    title : str
+        Legend title and tooltip label, e.g. ``"已完工户数（截至2023年底）"``;
+        escaped here.
+    breaks : sequence of float, optional
+        Class upper bounds (:func:`class_breaks`); default from ``values``.
+        Pass bounds computed over every year to keep the legend fixed while
+        the year changes.
+    lang : {"zh", "en"}
+        Language of the numbers' units and the click hint.
+
+    Returns
+    -------
+    Choropleth
+
+    Examples
+    --------
+    >>> table = progress_by_county(communities, events, year=2023)  # doctest: +SKIP
+    >>> county_choropleth(data, table[("completed", "households")],
+    ...                   measure="households", title="已完工户数")  # doctest: +SKIP
+    """
+    from gislib.i18n import tr
+
+    lookup = {str(k): float(v) for k, v in dict(values).items()}
+    bounds = (
+        tuple(float(b) for b in breaks)
+        if breaks is not None
+        else class_breaks(list(lookup.values()))
+    )
+    colours = [CHOROPLETH_ZERO_COLOUR, *_class_colours(len(bounds))]
+    opacity = _CHOROPLETH_OPACITY if data.county is None else _CHOROPLETH_OPACITY_COUNTY
+    hint = tr("点击查看该区县", "click to open this county", lang)
+    label = html.escape(title)
+    entries: list[tuple[Mapping[str, Any], str]] = []
+    codes: dict[str, int] = {}
+    classes: dict[str, int] = {}
+    for code in data.county_codes:
+        value = lookup.get(code, 0.0)
+        klass = min(_class_of(value, bounds), len(colours) - 1)
+        classes[code] = klass
+        codes[code] = len(entries)
+        shown = html.escape(format_measure(value, measure, lang=lang))
+        entries.append(
+            (
+                {"fillColor": colours[klass], "fillOpacity": opacity},
+                f"<tr><th>{label}</th><td>{shown}</td></tr>"
+                f'<tr><td colspan="2" style="color:#666">{html.escape(hint)}</td></tr>',
+            )
+        )
+    divisor, unit = _legend_unit(measure, bounds[-1] if bounds else 0.0, lang=lang)
+    legend_rows = [(f"0 {unit}", _ZERO_LEGEND_COLOUR, "outline")]
+    lower = 0.0
+    for i, bound in enumerate(bounds):
+        upper = _short_number(bound / divisor)
+        text = f"≤ {upper}" if i == 0 else f"{_short_number(lower / divisor)} – {upper}"
+        legend_rows.append((f"{text} {unit}", colours[i + 1], "fill"))
+        lower = bound
+    legend = Legend(title, legend_rows)
+    group = folium.FeatureGroup(name=title, overlay=True, control=False)
+    group.add_child(
+        _Restyle(
+            _COUNTY_TARGET, codes=codes, entries=entries, legend=legend.html, position="topright"
+        )
+    )
+    return Choropleth(group=group, classes=classes, breaks=bounds)
+
+
+@dataclass(frozen=True)
+class StatusColouring:
+    """What :func:`community_statuses` built.
+
+    Attributes
+    ----------
+    group : folium.FeatureGroup
+        The restyling layer and its legend (see :class:`Choropleth`).
+    counts : dict of str to int
+        Communities drawn per status (:class:`gislib.planning.Status` values,
+        every status present, zeros included), in status order.
+    """
+
+    group: folium.FeatureGroup
+    counts: dict[str, int]
+
+
+def community_statuses(
+    data: OverviewData,
+    statuses: pd.DataFrame,
+    *,
+    year: int,
+    lang: str = "zh",
+) -> StatusColouring:
+    """Colour the communities of an overview map by their status as of a year's end.
+
+    Parameters
+    ----------
+    data : OverviewData
+        The prepared map the communities belong to.
+    statuses : DataFrame
+        :func:`gislib.planning.status_at` for that year (index community_id;
+        ``status``, ``stage``, ``plan_year``). Communities absent from it
+        were never in the programme by then: grey.
+    year : int
+        The year (shown as "2023年底", never "2,023").
+    lang : {"zh", "en"}
+        Language of the tooltip rows and the legend.
+
+    Returns
+    -------
+    StatusColouring
+
+    Raises
+    ------
+    SchemaError
+        ``statuses`` lacks ``status``, ``stage`` or ``plan_year``.
+
+    Examples
+    --------
+    >>> coloured = community_statuses(data, status_at(events, as_of=2023), year=2023)  # doctest: +SKIP
+    >>> coloured.counts["在建"]  # doctest: +SKIP
+    26
+    """
+    from gislib.i18n import tr
+    from gislib.planning import STATUS_COLOURS, STATUS_LABELS, Status
+
+    missing = [c for c in ("status", "stage", "plan_year") if c not in statuses.columns]
+    if missing:
+        raise SchemaError(f"状态表缺少字段 {missing} / the statuses lack columns {missing}")
+    table = statuses.loc[~statuses.index.duplicated(keep="last")]
+    table = table.set_axis(table.index.astype(str))
+    aligned = table.reindex(list(data.community_ids))
+    status = aligned["status"].astype(object).where(aligned["status"].notna(), str(Status.NONE))
+    stage = aligned["stage"].astype(object).where(aligned["stage"].notna(), None)
+    plan_year = pd.to_numeric(aligned["plan_year"], errors="coerce").astype(float)
+    heading = html.escape(tr(f"{int(year)}年底状态", f"status, end of {int(year)}", lang))
+    plan_label = html.escape(tr("计划年度", "plan year", lang))
+    keys: dict[tuple[str, str | None, int | None], int] = {}
+    entries: list[tuple[Mapping[str, Any], str]] = []
+    codes: list[int] = []
+    for s, g, y in zip(status.tolist(), stage.tolist(), plan_year.tolist(), strict=True):
+        plan = None if y is None or not math.isfinite(y) else int(y)
+        key = (str(s), None if g is None else str(g), plan)
+        code = keys.get(key)
+        if code is None:
+            code = keys[key] = len(entries)
+            colour = STATUS_COLOURS.get(key[0], OTHER_COLOUR)
+            zh, en = STATUS_LABELS.get(key[0], (key[0], key[0]))
+            text = tr(zh, en, lang) + (f" · {key[1]}" if key[1] else "")
+            tip = f"<tr><th>{heading}</th><td>{html.escape(text)}</td></tr>"
+            if plan is not None:
+                tip += f"<tr><th>{plan_label}</th><td>{plan}</td></tr>"
+            entries.append(({"color": colour, "fillColor": colour}, tip))
+        codes.append(code)
+    counts = {str(s): 0 for s in Status}
+    for value, n in status.value_counts().items():
+        counts[str(value)] = counts.get(str(value), 0) + int(n)
+    rows = [
+        (
+            f"{tr(*STATUS_LABELS.get(s, (s, s)), lang)}  {n}",
+            STATUS_COLOURS.get(s, OTHER_COLOUR),
+            "fill",
+        )
+        for s, n in counts.items()
+    ]
+    rows.append((tr("城区范围（改造范围）", "urban area (scope)", lang), _URBAN_BORDER, "dash"))
+    title = tr(f"小区状态（{int(year)}年底）", f"Community status (end of {int(year)})", lang)
+    legend = Legend(title, rows)
+    group = folium.FeatureGroup(name=title, overlay=True, control=False)
+    group.add_child(
+        _Restyle(
+            _COMMUNITY_TARGET,
+            codes=codes,
+            entries=entries,
+            legend=legend.html,
+            position="bottomright",
+        )
+    )
+    return StatusColouring(group=group, counts=counts)

@@ -920,7 +920,7 @@ class GeoPackageWorkspace(Workspace):
                 who = f"{last[0]}（{last[1]}）" if last else "他人"
                 raise StaleEditError(
                     f"小区/记录 {record_id} 已被 {who} 修改（当前版本 {current}，您编辑的是版本 "
-                    f"{expected_version}）。您的修改未保存，请重新加载后再编辑。/ {record_id} was "
+                    f"{expected_version}）。您的修改未保存，请重新加载后再编辑。 / {record_id} was "
                     f"changed by {last[0] if last else 'someone else'} since you loaded it "
                     f"(version {current}, yours {expected_version}); your edit was not saved, "
                     "reload and edit again",

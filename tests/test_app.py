@@ -35,15 +35,14 @@ def test_overview_runs_without_exception_and_flags_the_synthetic_sample(
     assert any("ws\\.gpkg" in c.value for c in at.caption)
 
 
-def test_overview_shows_communities_and_households_per_county(
+def test_overview_shows_key_figures_and_the_county_table(
     monkeypatch: pytest.MonkeyPatch, tiny_workspace: Path
 ) -> None:
     at = _run_app(monkeypatch, tiny_workspace)
-    table = at.dataframe[0].value
-    assert table["区县"].tolist() == ["江城区"]
-    assert table["小区数"].tolist() == [3]
-    assert table["户数"].tolist() == [180]
-    assert at.metric[0].value == "3 个"
+    table = at.table[0].value
+    assert table.index.tolist() == ["江城区", "阳东区", "阳西县", "阳春市", "全市"]
+    assert at.metric[0].label == "小区（个）"
+    assert at.metric[0].value == "0"  # none completed (more in tests/test_app_overview.py)
 
 
 def test_real_data_shows_no_synthetic_banner(
@@ -88,7 +87,9 @@ def _run_eligibility(monkeypatch: pytest.MonkeyPatch, workspace: Path) -> AppTes
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
-    return {m.label.split(" / ")[1]: m.value for m in at.metric}
+    """The four metrics of the eligibility page, in their order on the page."""
+    keys = ("checked", "eligible", "conditional", "ineligible")
+    return dict(zip(keys, (m.value for m in at.metric), strict=True))
 
 
 @pytest.fixture
@@ -113,7 +114,12 @@ def _list_pages() -> None:
 def test_the_eligibility_page_is_in_the_navigation() -> None:
     at = AppTest.from_function(_list_pages, default_timeout=TIMEOUT_S)
     at.run()
-    assert [t.value for t in at.text] == ["总览 / Overview|", "资格审查 / Eligibility|eligibility"]
+    assert [t.value for t in at.text] == [
+        "总览 / Overview|",
+        "小区 / Communities|communities",
+        "资格审查 / Eligibility|eligibility",
+        "数据 / Data|data",
+    ]
 
 
 def test_eligibility_page_runs_on_the_tiny_workspace(
@@ -127,8 +133,8 @@ def test_eligibility_page_runs_on_the_tiny_workspace(
     assert _metrics(at) == {"checked": "3", "eligible": "1", "conditional": "0", "ineligible": "2"}
     assert at.selectbox(key=COMMUNITY_KEY).value is None
     counts = at.table[0].value
-    assert counts.columns.tolist() == ["规则 / rule", "章节", "不通过", "需复核"]
-    fails = dict(zip(counts["规则 / rule"], counts["不通过"], strict=True))
+    assert counts.columns.tolist() == ["规则", "章节", "不通过", "需复核"]
+    fails = dict(zip(counts["规则"], counts["不通过"], strict=True))
     assert fails["未实施过综合改造"] == 1
     assert fails["未纳入规划征迁改造范围"] == 1
     assert at.get("download_button")[0].label == "下载 Excel"
@@ -214,13 +220,15 @@ def test_selecting_a_community_shows_its_rule_rows_and_distances(
     rules = at.table[1].value
     assert len(rules) == 8
     assert rules["章节"].tolist()[0] == "三"
-    outcome = dict(zip(rules["规则"], rules["结果 / outcome"], strict=True))
+    outcome = dict(zip(rules["规则"], rules["结果"], strict=True))
     assert outcome["未纳入规划征迁改造范围"] == "不通过"
     assert outcome["未实施过综合改造"] == "通过"
     reasons = " ".join(rules["理由"])
     assert "金山片区城市更新单元" in reasons
     assert "重叠 50%" in reasons
-    english = " ".join(at.table[2].value["reason"])
+    at.session_state["lang"] = "en"  # what the sidebar language switch sets
+    at.run()
+    english = " ".join(at.table[1].value["Reason"])
     assert "expropriation zone" in english
 
 

@@ -542,3 +542,80 @@ def test_issue_message_is_chinese_then_english(tmp_path: Path) -> None:
     issue = report.refusals[0]
     assert str(issue) == issue.message == f"{issue.zh} / {issue.en}"
     assert np.all([i.row is not None for i in report.refusals])
+
+
+# --------------------------------------------------------------------------- prepare_import
+
+
+def _workspace_with_true_outlines(tmp_path: Path, tiny_layers: dict, ids: list[str]) -> Path:
+    """A workspace whose communities include the badfiles' true outlines under ``ids``."""
+    import pandas as pd
+    from shapely.geometry import MultiPolygon
+
+    from gislib.store import create_workspace
+
+    to_field = {f.short: f.name for f in LAYERS["communities"].fields}
+    ref = bf.sample_communities().rename(columns=to_field)
+    ref["community_id"] = ids
+    ref["county_code"] = "441702"
+    ref["renovated_before"] = False
+    ref = ref.set_geometry(ref.geometry.map(lambda g: MultiPolygon([g])))
+    layers = dict(tiny_layers)
+    layers["communities"] = pd.concat([tiny_layers["communities"], ref], ignore_index=True)
+    return create_workspace(tmp_path / "ws" / "ws.gpkg", layers=layers)
+
+
+def test_prepare_import_refuses_ids_already_in_the_workspace_and_writes_nothing(
+    tmp_path: Path, tiny_layers: dict
+) -> None:
+    import hashlib
+
+    from gislib.io.validate import prepare_import
+    from gislib.store import open_workspace
+
+    path = _workspace_with_true_outlines(tmp_path, tiny_layers, [SAMPLE_IDS[1], "R2", "R3"])
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    report = prepare_import(
+        bf.good_communities(tmp_path), open_workspace(path), layer="communities"
+    )
+    assert [(i.row, i.record_id, i.code) for i in report.refusals] == [
+        (2, SAMPLE_IDS[1], IssueCode.EXISTING_ID)
+    ]
+    assert report.source.name == "good_communities.zip"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_prepare_import_compares_with_the_stored_layer_to_reveal_gcj02(
+    tmp_path: Path, tiny_layers: dict
+) -> None:
+    from gislib.io.validate import prepare_import
+    from gislib.store import open_workspace
+
+    workspace = open_workspace(
+        _workspace_with_true_outlines(tmp_path, tiny_layers, ["R1", "R2", "R3"])
+    )
+    shifted = bf.gcj02_shifted(tmp_path)
+    labelled = prepare_import(shifted, workspace, layer="communities")
+    assert [i.code for i in labelled.refusals] == [IssueCode.OFFSET_SUSPECTED]
+    assert 550 <= _shift_m(labelled) <= 650
+    corrected = prepare_import(shifted, workspace, layer="communities", crs="gcj02")
+    assert corrected.ok, corrected.summary()
+    assert corrected.source_crs == "GCJ-02"
+
+
+def test_prepare_import_passes_the_source_layer_and_rejects_an_unknown_target(
+    tmp_path: Path, tiny_workspace: Path
+) -> None:
+    from gislib.errors import InputFileError
+    from gislib.io.validate import prepare_import
+    from gislib.store import open_workspace
+
+    workspace = open_workspace(tiny_workspace)
+    source = bf.several_layers_gpkg(tmp_path)
+    with pytest.raises(InputFileError):
+        prepare_import(source, workspace, layer="communities")
+    report = prepare_import(source, workspace, layer="communities", source_layer="communities")
+    assert report.ok, report.summary()
+    assert len(report.frame) == 3
+    with pytest.raises(SchemaError, match="roads"):
+        prepare_import(source, workspace, layer="roads")

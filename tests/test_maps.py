@@ -15,7 +15,7 @@ import shapely
 from shapely.geometry import box
 
 from gislib import maps
-from gislib.errors import CRSError, SchemaError
+from gislib.errors import ConfigError, CRSError, SchemaError
 
 MALICIOUS = "<img src=x onerror=alert(1)>"
 
@@ -628,3 +628,545 @@ def test_county_background_without_interaction_sends_no_tooltips(counties):
     (layer,) = _geojson_layers(group)
     assert layer.options.get("interactive") is False
     assert all(f["properties"] == {} for f in layer.data["features"])
+
+
+# ---------------------------------------------------------------------------
+# Basemaps (none, OpenStreetMap, Amap in GCJ-02, Tianditu, local tiles)
+
+
+def _shift_m(before: shapely.Geometry, after: shapely.Geometry) -> tuple[float, float]:
+    """Distance (m) and bearing (degrees from north) from ``before`` to ``after`` (EPSG:4546)."""
+    from pyproj import Transformer
+
+    to_metres = Transformer.from_crs("EPSG:4490", "EPSG:4546", always_xy=True)
+    x0, y0 = to_metres.transform(before.centroid.x, before.centroid.y)
+    x1, y1 = to_metres.transform(after.centroid.x, after.centroid.y)
+    dx, dy = x1 - x0, y1 - y0
+    return float(np.hypot(dx, dy)), float(np.degrees(np.arctan2(dx, dy)) % 360)
+
+
+def test_display_crs_is_gcj02_for_amap_only():
+    assert maps.display_crs_for("amap") == "gcj02"
+    assert maps.display_crs_for(maps.Basemap("amap")) == "gcj02"
+    for name in ("none", "osm"):
+        assert maps.display_crs_for(name) == "EPSG:4490"
+    assert maps.display_crs_for(maps.Basemap("tianditu", tianditu_key="k")) == "EPSG:4490"
+    assert maps.display_crs_for() == "EPSG:4490"
+
+
+def test_amap_shifts_display_geometries_about_600_m_east_south_east(communities):
+    plain = maps.display_frame(communities, columns=("community_id",))
+    shifted = maps.display_frame(communities, columns=("community_id",), basemap="amap")
+    assert list(shifted.index) == list(plain.index)
+    for before, after in zip(plain.geometry, shifted.geometry, strict=True):
+        distance, bearing = _shift_m(before, after)
+        assert 550 <= distance <= 650
+        assert 101.25 <= bearing <= 123.75  # east-south-east
+    # The input is never changed, and the other basemaps keep the stored positions.
+    assert communities.geometry.iloc[0].equals(_square(111.93, 21.83, 0.002))
+    osm = maps.display_frame(communities, columns=("community_id",), basemap="osm")
+    assert osm.geometry.iloc[0].equals_exact(plain.geometry.iloc[0], 1e-9)
+
+
+def _coordinates(layer: folium.GeoJson) -> np.ndarray:
+    geoms = [shapely.geometry.shape(f["geometry"]) for f in layer.data["features"]]
+    return shapely.get_coordinates(geoms)
+
+
+def test_amap_map_draws_every_layer_in_gcj02_and_opens_on_shifted_bounds(
+    counties, communities, verdicts, zones, pipelines, networks
+):
+    plain = maps.eligibility_map(communities, verdicts, zones=zones, counties=counties)
+    amap = maps.eligibility_map(
+        communities, verdicts, zones=zones, counties=counties, basemap="amap"
+    )
+    plain_layers, amap_layers = _geojson_layers(plain.map), _geojson_layers(amap.map)
+    assert len(plain_layers) == len(amap_layers) >= 4  # counties, zones, verdict layers
+    for before, after in zip(plain_layers, amap_layers, strict=True):
+        delta = _coordinates(after) - _coordinates(before)
+        assert (delta[:, 0] > 0.004).all() and (delta[:, 1] < -0.002).all()
+    (bounds_plain,) = re.findall(r"fitBounds\(\s*(\[\[.*?\]\])", maps.map_html(plain.map), re.S)
+    (bounds_amap,) = re.findall(r"fitBounds\(\s*(\[\[.*?\]\])", maps.map_html(amap.map), re.S)
+    (lat0, lon0), _ = json.loads(bounds_plain)
+    (lat1, lon1), _ = json.loads(bounds_amap)
+    assert lon1 - lon0 > 0.004 and lat1 - lat0 < -0.002
+    selection = maps.selection_layer(
+        "C1",
+        communities=communities,
+        networks=networks,
+        pipelines=pipelines,
+        reach_m=REACH_M,
+        basemap="amap",
+    )
+    plain_selection = maps.selection_layer(
+        "C1", communities=communities, networks=networks, pipelines=pipelines, reach_m=REACH_M
+    )
+    assert selection.center[1] - plain_selection.center[1] > 0.004
+    for before, after in zip(
+        _geojson_layers(plain_selection.group), _geojson_layers(selection.group), strict=True
+    ):
+        assert (_coordinates(after)[:, 0] - _coordinates(before)[:, 0] > 0.004).all()
+
+
+def test_basemap_tile_urls_and_attribution():
+    (osm,) = maps.tile_layers("osm")
+    assert osm.tiles == "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    assert (osm.options["max_native_zoom"], osm.options["max_zoom"]) == (19, 19)
+    assert "OpenStreetMap" in osm.options["attribution"]
+    (amap,) = maps.tile_layers("amap")
+    assert amap.tiles.startswith("https://webrd0{s}.is.autonavi.com/appmaptile?")
+    assert "style=8" in amap.tiles and "x={x}&y={y}&z={z}" in amap.tiles
+    assert amap.options["subdomains"] == "1234"
+    assert "高德" in amap.options["attribution"]
+    vec, labels = maps.tile_layers(maps.Basemap("tianditu", tianditu_key="ab&c/d"))
+    for layer, code in ((vec, "vec"), (labels, "cva")):
+        assert layer.tiles.startswith(f"https://t{{s}}.tianditu.gov.cn/{code}_w/wmts?")
+        assert f"LAYER={code}&" in layer.tiles and "TILEMATRIXSET=w" in layer.tiles
+        assert "TILEMATRIX={z}&TILEROW={y}&TILECOL={x}" in layer.tiles
+        assert layer.tiles.endswith("&tk=ab%26c%2Fd")  # the key is URL-escaped
+        assert layer.options["subdomains"] == "01234567"
+    assert labels.overlay and not vec.overlay
+    assert maps.tile_layers("none") == []
+    assert "ab&c" not in repr(maps.Basemap("tianditu", tianditu_key="ab&c"))
+
+
+@pytest.mark.parametrize("name", ["none", "osm", "amap", "tianditu", "local"])
+def test_no_basemap_adds_a_script_or_stylesheet(name, counties, urban_areas, communities):
+    basemap = maps.Basemap(
+        name,
+        tianditu_key="k" if name == "tianditu" else None,
+        tiles_url="/app/static/tiles/yj/{z}/{x}/{y}.png" if name == "local" else None,
+    )
+    built = maps.overview_map(
+        counties=counties, urban_areas=urban_areas, communities=communities, basemap=basemap
+    )
+    page = maps.map_html(built.map)
+    urls = _asset_urls(page)
+    assert sorted(urls) == ["/app/static/leaflet/leaflet.css", "/app/static/leaflet/leaflet.js"]
+    assert page.count("L.tileLayer(") == len(maps.tile_layers(basemap))
+    assert ("L.tileLayer(" in page) == (name != "none")
+
+
+def test_default_map_has_no_tiles_and_no_outside_url(counties, urban_areas, communities):
+    built = maps.overview_map(counties=counties, urban_areas=urban_areas, communities=communities)
+    page = maps.map_html(built.map)
+    assert "L.tileLayer(" not in page
+    assert "openstreetmap" not in page and "autonavi" not in page and "tianditu" not in page
+
+
+def test_tianditu_without_a_key_is_refused_clearly(counties):
+    for make in (
+        lambda: maps.Basemap("tianditu"),
+        lambda: maps.Basemap("tianditu", tianditu_key="  "),
+        lambda: maps.tile_layers("tianditu"),
+        lambda: maps.base_map(bounds=(111.3, 21.5, 112.4, 22.7), basemap="tianditu"),
+    ):
+        with pytest.raises(ConfigError, match="tianditu_key") as caught:
+            make()
+        assert "天地图需要密钥" in str(caught.value)
+    with pytest.raises(ConfigError, match="unknown basemap 'google'"):
+        maps.Basemap("google")
+    with pytest.raises(ConfigError, match="local tiles"):
+        maps.Basemap("local")
+
+
+def test_local_basemap_serves_tiles_from_the_static_folder(tmp_path):
+    static = tmp_path / "app" / "static"
+    tiles = static / "tiles" / "阳江"
+    for z, x, y in ((10, 823, 450), (14, 13171, 7204)):
+        (tiles / str(z) / str(x)).mkdir(parents=True)
+        (tiles / str(z) / str(x) / f"{y}.png").write_bytes(b"\x89PNG")
+    chosen = maps.local_basemap("static/tiles/阳江", static_dir=static)
+    assert chosen.name == "local" and not chosen.online
+    assert chosen.tiles_url == "/app/static/tiles/%E9%98%B3%E6%B1%9F/{z}/{x}/{y}.png"
+    assert chosen.max_native_zoom == 14
+    (layer,) = maps.tile_layers(chosen)
+    assert layer.tiles == chosen.tiles_url
+    prefixed = maps.local_basemap(tiles, static_dir=static, base_url_path="/renov/")
+    assert prefixed.tiles_url.startswith("/renov/app/static/tiles/")
+    assert maps.display_crs_for(chosen) == "EPSG:4490"
+
+
+def test_local_basemap_refuses_a_folder_outside_static_or_without_tiles(tmp_path):
+    static = tmp_path / "app" / "static"
+    (static / "tiles" / "empty").mkdir(parents=True)
+    outside = tmp_path / "tiles" / "10" / "823"
+    outside.mkdir(parents=True)
+    (outside / "450.png").write_bytes(b"\x89PNG")
+    with pytest.raises(ConfigError, match="not inside"):
+        maps.local_basemap(tmp_path / "tiles", static_dir=static)
+    (static / "linked").symlink_to(tmp_path / "tiles")  # Streamlit does not follow it out
+    with pytest.raises(ConfigError, match="not inside"):
+        maps.local_basemap("static/linked", static_dir=static)
+    with pytest.raises(ConfigError, match="holds no"):
+        maps.local_basemap("static/tiles/empty", static_dir=static)
+    with pytest.raises(ConfigError, match="does not exist"):
+        maps.local_basemap("static/tiles/missing", static_dir=static)
+
+
+# ---------------------------------------------------------------------------
+# Import preview
+
+
+def test_import_preview_draws_the_records_escaped_and_counts_those_without_geometry(
+    counties, urban_areas, communities
+):
+    records = communities.copy()
+    records.loc[records.index[2], "geometry"] = None  # a refused geometry
+    built = maps.import_preview_map(
+        records, layer="communities", counties=counties, urban_areas=urban_areas
+    )
+    assert (built.drawn, built.without_geometry, built.omitted) == (2, 1, 0)
+    page = maps.map_html(built.map)
+    assert MALICIOUS not in page
+    assert sorted(_asset_urls(page)) == [
+        "/app/static/leaflet/leaflet.css",
+        "/app/static/leaflet/leaflet.js",
+    ]
+    (legend,) = [c for c in built.map._children.values() if isinstance(c, maps.Legend)]
+    assert "待导入的老旧小区（2 条）" in legend.html
+    assert "城区范围" in legend.html
+    layers = _geojson_layers(built.map)
+    tips = [f["properties"]["tip"] for f in layers[-1].data["features"]]
+    assert "小区编号" in tips[0] and "C1" in tips[0] and "江城区" in tips[0]
+    assert "<b>&lt;img src=x onerror=alert(1)&gt;</b>" in tips[1]
+    assert all(set(f["properties"]) == {"tip"} for f in layers[-1].data["features"])
+
+
+def test_import_preview_caps_the_features_drawn_and_follows_the_basemap(counties, communities):
+    built = maps.import_preview_map(
+        communities, layer="communities", counties=counties, max_features=1, basemap="amap"
+    )
+    assert (built.drawn, built.without_geometry, built.omitted) == (1, 0, 2)
+    drawn = _coordinates(_geojson_layers(built.map)[-1])
+    assert drawn[:, 0].min() > 111.93 + 0.004  # shifted to GCJ-02
+    with pytest.raises(SchemaError, match="roads"):
+        maps.import_preview_map(communities, layer="roads", counties=counties)
+
+
+# ---------------------------------------------------------------------------
+# Community explorer: fixed base map, communities coloured by status
+
+
+@pytest.fixture
+def explorer_table(communities) -> pd.DataFrame:
+    from gislib.explore import community_table
+
+    events = pd.DataFrame(
+        {
+            "community_id": ["C1", "C3"],
+            "year": [2021, 2022],
+            "stage": ["施工", "摸查"],
+            "date": pd.to_datetime(["2021-05-01", "2021-10-01"]),
+        }
+    )
+    verdicts = pd.DataFrame({"community_id": ["C1", "C2"], "verdict": ["eligible", "ineligible"]})
+    return community_table(communities, events=events, verdicts=verdicts, as_of=2021)
+
+
+def test_explorer_base_map_is_offline_with_a_status_legend_and_no_communities(
+    counties, urban_areas, communities
+):
+    from gislib.planning import STATUS_COLOURS
+
+    m = maps.explorer_map(counties=counties, urban_areas=urban_areas, communities=communities)
+    page = maps.map_html(m)
+    assert sorted(_asset_urls(page)) == [
+        "/app/static/leaflet/leaflet.css",
+        "/app/static/leaflet/leaflet.js",
+    ]
+    assert "cdn" not in page.lower()
+    (legend,) = [c for c in m._children.values() if isinstance(c, maps.Legend)]
+    assert "改造状态" in legend.html and "在建" in legend.html and "已移交管养" in legend.html
+    assert all(colour in legend.html for colour in STATUS_COLOURS.values())
+    # Only background: counties and urban areas, neither of which catches the mouse.
+    layers = _geojson_layers(m)
+    assert len(layers) == 2
+    assert all(not layer.options.get("interactive", True) for layer in layers)
+    english = maps.explorer_map(
+        counties=counties, urban_areas=urban_areas, communities=communities, lang="en"
+    )
+    (legend,) = [c for c in english._children.values() if isinstance(c, maps.Legend)]
+    assert "Status" in legend.html and "under construction" in legend.html
+
+
+def test_status_features_carry_id_status_and_an_escaped_tooltip(communities, explorer_table):
+    data = maps.status_features(communities, explorer_table)
+    features = data["features"]
+    assert [f["id"] for f in features] == ["C1", "C2", "C3"]
+    assert [f["properties"]["community_id"] for f in features] == ["C1", "C2", "C3"]
+    assert [f["properties"]["status"] for f in features] == ["在建", "未纳入", "储备"]
+    assert all(set(f["properties"]) == {"tip", "community_id", "status"} for f in features)
+    first, second, third = (f["properties"]["tip"] for f in features)
+    assert "<b>荔枝园小区</b>" in first and "在建" in first and "符合改造条件" in first
+    assert "2003" in first and "2,003" not in first
+    assert "<b>&lt;img src=x onerror=alert(1)&gt;</b>" in second
+    assert MALICIOUS not in json.dumps(data, ensure_ascii=False)
+    assert "<td>—</td>" in second  # no street, no stage
+    assert "阳春市" in third and "计划年度</th><td>2022" in third
+    english = maps.status_features(communities, explorer_table, lang="en")
+    tip = english["features"][0]["properties"]["tip"]
+    assert "year built" in tip and "under construction" in tip and "eligible" in tip
+
+
+def test_status_features_need_a_table_row_per_community(communities, explorer_table):
+    with pytest.raises(SchemaError, match="rows"):
+        maps.status_features(communities, explorer_table.iloc[:2])
+    with pytest.raises(SchemaError, match="verdict"):
+        maps.status_features(communities, explorer_table.drop(columns="verdict"))
+
+
+def test_status_layer_draws_the_communities_asked_coloured_by_status(communities, explorer_table):
+    from gislib.planning import STATUS_COLOURS
+
+    data = maps.status_features(communities, explorer_table)
+    before = json.dumps(data, sort_keys=True)
+    group = maps.status_layer(data, community_ids=["C3", "C1"])
+    (layer,) = _geojson_layers(group)
+    drawn = layer.data["features"]
+    assert [f["id"] for f in drawn] == ["C1", "C3"]
+    assert _style_of(layer, drawn[0])["fillColor"] == STATUS_COLOURS["在建"]
+    assert _style_of(layer, drawn[1])["fillColor"] == STATUS_COLOURS["储备"]
+    assert json.dumps(data, sort_keys=True) == before  # the cached features are not changed
+    assert len(_geojson_layers(maps.status_layer(data, limit=2))[0].data["features"]) == 2
+    assert _geojson_layers(maps.status_layer(data, community_ids=[])) == []
+    assert len(_geojson_layers(maps.status_layer(data))[0].data["features"]) == 3
+
+
+def test_status_features_follow_the_amap_basemap(communities, explorer_table):
+    plain = maps.status_features(communities, explorer_table)
+    shifted = maps.status_features(communities, explorer_table, basemap="amap")
+    x0 = shapely.geometry.shape(plain["features"][0]["geometry"]).bounds[0]
+    x1 = shapely.geometry.shape(shifted["features"][0]["geometry"]).bounds[0]
+    assert 0.004 < x1 - x0 < 0.008  # about 600 m east in GCJ-02
+
+
+# ---------------------------------------------------------------------------
+# Overview map: county choropleth and communities by status, swapped per year
+
+
+def _decode_compact(text: str) -> list[list[list[list[float]]]]:
+    """The communities' rings as (lon, lat) lists, decoded like L.renovPolygons does."""
+    data = json.loads(text)
+    scale = 10.0 ** -data["d"]
+    shapes = []
+    for parts in data["g"]:
+        decoded = []
+        for rings in parts:
+            out = []
+            for flat in rings:
+                x, y = data["o"]
+                ring = []
+                for dx, dy in zip(flat[::2], flat[1::2], strict=True):
+                    x, y = x + dx, y + dy
+                    ring.append([x * scale, y * scale])
+                out.append(ring)
+            decoded.append(out)
+        shapes.append(decoded)
+    return shapes
+
+
+@pytest.fixture
+def overview(counties, urban_areas, communities) -> maps.OverviewData:
+    return maps.overview_data(counties, urban_areas, communities)
+
+
+@pytest.fixture
+def statuses() -> pd.DataFrame:
+    """status_at output for the fixture communities: C1 under construction, C2 handed over."""
+    return pd.DataFrame(
+        {
+            "stage": ["施工", "移交"],
+            "status": ["在建", "移交"],
+            "plan_year": pd.array([2023, 2022], dtype="Int64"),
+            "date": pd.to_datetime(["2023-05-01", "2023-02-01"]),
+        },
+        index=pd.Index(["C1", "C2"], name="community_id"),
+    )
+
+
+def test_format_measure_reads_like_a_report():
+    assert maps.format_measure(8436, "households") == "8,436 户"
+    assert maps.format_measure(8436, "households", lang="en") == "8,436 households"
+    assert maps.format_measure(284_723_600, "investment") == "2.85 亿元"
+    assert maps.format_measure(9_500_000, "investment") == "950 万元"
+    assert maps.format_measure(284_723_600, "investment", lang="en") == "¥284.7 M"
+    assert maps.format_measure(0.4682, "completion_rate") == "46.8%"
+    assert maps.format_measure(0.051, "completion_rate", signed=True) == "+5.1 个百分点"
+    assert maps.format_measure(-12, "communities", signed=True) == "-12 个"
+    assert maps.format_measure(float("nan"), "communities") == "—"
+    assert maps.format_measure(None, "communities") == "—"
+
+
+def test_class_breaks_are_round_and_only_as_many_as_needed():
+    assert maps.class_breaks([3, 74, 12]) == (20.0, 40.0, 60.0, 80.0)
+    assert maps.class_breaks([10_529, 0]) == (2500.0, 5000.0, 7500.0, 10000.0, 12500.0)
+    assert maps.class_breaks([0.4, 0.1]) == (0.1, 0.2, 0.3, 0.4)
+    assert maps.class_breaks([2]) == (1.0, 2.0)  # counts: never 0.4 of a community
+    assert maps.class_breaks([1]) == (1.0,)
+    assert maps.class_breaks([0, np.nan]) == ()
+    assert maps.class_breaks([]) == ()
+    assert len(maps.class_breaks(np.arange(1000.0), classes=3)) <= 3
+
+
+def test_overview_data_sends_compact_geometry_that_decodes_to_the_display_frame(
+    overview, communities
+):
+    assert overview.drawn == {"counties": 2, "communities": 3}
+    assert overview.community_ids == ("C1", "C2", "C3")
+    assert overview.county_codes == ("441702", "441781")
+    shown = maps.display_frame(communities, decimals=5)
+    decoded_all = _decode_compact(overview.communities_data)
+    for decoded, geom in zip(decoded_all, shown.geometry, strict=True):
+        ring = np.asarray(decoded[0][0])
+        (polygon,) = shapely.get_parts(geom)
+        expected = np.asarray(polygon.exterior.coords)[:-1]  # no closing point sent
+        np.testing.assert_allclose(ring, expected, atol=1e-9)
+    payload = json.loads(overview.communities_data)
+    assert payload["i"] == ["C1", "C2", "C3"]
+    assert payload["n"][1] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert "<" not in overview.communities_data  # nothing can close the <script>
+    assert len(overview.communities_data) < len(shapely.to_geojson(shown.geometry.iloc[0])) * 3
+
+
+def test_compact_encoding_keeps_holes_and_multipolygons(counties, urban_areas, communities):
+    ring = [(111.93, 21.83), (111.935, 21.83), (111.935, 21.835), (111.93, 21.835)]
+    hole = [(111.931, 21.831), (111.932, 21.831), (111.932, 21.832), (111.931, 21.832)]
+    other = [(111.94, 21.84), (111.941, 21.84), (111.941, 21.841)]
+    odd = communities.iloc[:1].set_geometry(
+        [shapely.MultiPolygon([shapely.Polygon(ring, [hole]), shapely.Polygon(other)])],
+        crs="EPSG:4490",
+    )
+    data = maps.overview_data(counties, urban_areas, odd, simplify_m=0)
+    (shape,) = _decode_compact(data.communities_data)
+    assert [len(rings) for rings in shape] == [2, 1]
+    np.testing.assert_allclose(shape[0][1], hole, atol=1e-9)
+    np.testing.assert_allclose(shape[1][0], other, atol=1e-9)
+
+
+def test_overview_data_of_a_county_draws_only_its_communities_and_opens_on_them(
+    counties, urban_areas, communities
+):
+    data = maps.overview_data(counties, urban_areas, communities, county="441781")
+    assert data.community_ids == ("C3",)
+    assert data.county_codes == ("441702", "441781")  # the others stay as outlines
+    assert data.bounds == pytest.approx((111.75, 22.15, 111.752, 22.152))
+    assert json.loads(data.urban_areas_json)["features"] == []  # U1 is Jiangcheng's
+    whole = maps.overview_data(counties, urban_areas, communities)
+    assert whole.bounds == pytest.approx((111.7, 21.8, 112.0, 22.2))
+
+
+def test_overview_map_is_offline_and_survives_st_folium(overview, statuses):
+    import streamlit_folium
+
+    m = maps.overview_status_map(overview)
+    choropleth = maps.county_choropleth(
+        overview, {"441702": 12, "441781": 0}, measure="communities", title="已完工小区数"
+    )
+    coloured = maps.community_statuses(overview, statuses, year=2023)
+    choropleth.group.add_to(m)
+    coloured.group.add_to(m)
+    page = maps.map_html(m)
+    urls = _asset_urls(page)
+    assert sorted(urls) == ["/app/static/leaflet/leaflet.css", "/app/static/leaflet/leaflet.js"]
+    assert "https://" not in page.replace("https://leafletjs.com", "")
+    assert "<img src=x" not in page
+    assert page.count("L.RenovRestyle = ") == 1
+    assert page.count("new L.RenovRestyle(") == 2
+
+    # What st_folium sends: the base script (hashed to keep the map) and the groups.
+    fresh = maps.overview_status_map(overview)
+    fresh.get_root().render()
+    script = streamlit_folium._get_map_string(fresh)
+    assert "L.renovPolygons(" in script
+    assert '_renovLayers["communities"]' in script
+    group = streamlit_folium._get_feature_group_string(
+        maps.community_statuses(overview, statuses, year=2024).group, map=fresh
+    )
+    assert "new L.RenovRestyle(" in group
+    assert "2024年底" in group
+    assert "L.renovPolygons" not in group  # no geometry in what changes with the year
+
+
+def test_base_map_is_the_same_text_whatever_the_year(overview):
+    texts = []
+    for _year in (2022, 2023):
+        m = maps.overview_status_map(overview)
+        texts.append(re.sub(r"_[0-9a-f]{32}", "", maps.map_html(m)))
+    assert texts[0] == texts[1]
+
+
+def test_canvas_is_used_from_many_communities_on(overview):
+    assert '"preferCanvas": false' in maps.map_html(maps.overview_status_map(overview))
+    assert '"preferCanvas": true' in maps.map_html(maps.overview_status_map(overview, canvas=True))
+
+
+def test_county_choropleth_classes_and_legend(overview):
+    built = maps.county_choropleth(
+        overview,
+        pd.Series({"441702": 5_400.0, "441781": 0.0}),
+        measure="households",
+        title="已完工户数（截至2023年底）<b>",
+        breaks=(2000.0, 4000.0, 6000.0),
+    )
+    assert built.classes == {"441702": 3, "441781": 0}
+    assert built.breaks == (2000.0, 4000.0, 6000.0)
+    (restyle,) = built.group._children.values()
+    entries = json.loads(restyle.entries)
+    codes = json.loads(restyle.codes)
+    jiangcheng = entries[codes["441702"]]
+    assert jiangcheng["s"]["fillColor"] == maps.CHOROPLETH_COLOURS[-1]
+    assert entries[codes["441781"]]["s"]["fillColor"] == maps.CHOROPLETH_ZERO_COLOUR
+    assert "5,400 户" in jiangcheng["t"]
+    assert "&lt;b&gt;" in jiangcheng["t"]  # the title is escaped
+    legend = json.loads(restyle.legend)
+    assert "0 户" in legend
+    assert "≤ 2,000 户" in legend
+    assert "4,000 – 6,000 户" in legend
+    assert "（截至2023年底）&lt;b&gt;" in legend
+
+
+def test_choropleth_of_investment_reads_in_yi_yuan(overview):
+    built = maps.county_choropleth(
+        overview, {"441702": 2.8e8, "441781": 0.9e8}, measure="investment", title="投资"
+    )
+    assert built.breaks == (1e8, 2e8, 3e8)
+    (restyle,) = built.group._children.values()
+    legend = json.loads(restyle.legend)
+    assert "1 – 2 亿元" in legend
+    assert "2.80 亿元" in restyle.entries
+
+
+def test_community_statuses_colour_by_status_and_grey_the_rest(overview, statuses):
+    from gislib.planning import STATUS_COLOURS, Status
+
+    built = maps.community_statuses(overview, statuses, year=2023)
+    assert built.counts == {
+        "未纳入": 1, "储备": 0, "计划": 0, "在建": 1, "完工": 0, "移交": 1,
+    }  # fmt: skip
+    (restyle,) = built.group._children.values()
+    codes = json.loads(restyle.codes)
+    entries = json.loads(restyle.entries)
+    fills = [entries[c]["s"]["fillColor"] for c in codes]
+    assert fills == [
+        STATUS_COLOURS[Status.BUILDING],
+        STATUS_COLOURS[Status.HANDED_OVER],
+        STATUS_COLOURS[Status.NONE],
+    ]
+    tip = entries[codes[0]]["t"]
+    assert "2023年底状态" in tip
+    assert "在建 · 施工" in tip
+    assert "<td>2023</td>" in tip
+    assert "2,023" not in restyle.entries
+    legend = json.loads(restyle.legend)
+    assert "小区状态（2023年底）" in legend
+    assert "未纳入改造  1" in legend
+    english = maps.community_statuses(overview, statuses, year=2023, lang="en")
+    (restyle_en,) = english.group._children.values()
+    assert "under construction · 施工" in restyle_en.entries
+    assert "status, end of 2023" in restyle_en.entries
+
+
+def test_community_statuses_need_the_status_columns(overview, statuses):
+    with pytest.raises(SchemaError, match="plan_year"):
+        maps.community_statuses(overview, statuses.drop(columns="plan_year"), year=2023)

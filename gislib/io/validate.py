@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -77,10 +77,15 @@ from gislib.crs import (
     to_storage,
 )
 from gislib.errors import CRSError, ImportRefusedError, SchemaError
-from gislib.io.reading import RawLayer, normalize_header
+from gislib.io.reading import RawLayer, normalize_header, read_file
 from gislib.schema import COUNTIES, LAYERS, MEASURE_CRS, STORAGE_CRS, Field, Layer, county_code_for
 
-__all__ = ["ImportReport", "Issue", "IssueCode", "validate"]
+if TYPE_CHECKING:
+    import os
+
+    from gislib.store import Workspace
+
+__all__ = ["ImportReport", "Issue", "IssueCode", "prepare_import", "validate"]
 
 logger = logging.getLogger(__name__)
 
@@ -1236,3 +1241,72 @@ def _id_refusals(
                 )
             )
     return refusals
+
+
+def prepare_import(
+    path: str | os.PathLike[str],
+    workspace: Workspace,
+    *,
+    layer: str,
+    crs: CrsLike | None = None,
+    encoding: str | None = None,
+    source_layer: str | None = None,
+) -> ImportReport:
+    """Read a file and check it against a workspace layer, writing nothing.
+
+    The one place where an import is prepared: ``renov import`` and the
+    app's data page both call it, then store :attr:`ImportReport.frame`
+    with :meth:`gislib.store.Workspace.append` only when the report is ok.
+    Ids already in the workspace layer are refused, and the stored features
+    of the layer serve as the ``reference`` that reveals GCJ-02 / BD-09
+    coordinates labelled as WGS84 / CGCS2000 (see :func:`validate`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to import (any format of :func:`gislib.io.reading.read_file`).
+    workspace : Workspace
+        The workspace the records are meant for; only read.
+    layer : str
+        Target layer (``"communities"``, ``"pipelines"``...).
+    crs : CRS option, optional
+        The CRS the coordinates are really in (``"EPSG:4546"``, ``"gcj02"``,
+        ``"bd09"``...); overrides the file's.
+    encoding : str, optional
+        Text encoding of a shapefile DBF or a CSV; detected when not given.
+    source_layer : str, optional
+        Layer, sheet or shapefile inside the file, when it holds several.
+
+    Returns
+    -------
+    ImportReport
+        The frame to store (EPSG:4490) and every repair and refusal.
+
+    Raises
+    ------
+    InputFileError, LimitExceededError
+        The file cannot be read safely (see :func:`~gislib.io.reading.read_file`).
+    SchemaError, CRSError
+        Unknown layer, no CRS anywhere, or a ``crs`` that names no CRS.
+    WorkspaceError
+        The workspace cannot be read.
+
+    Examples
+    --------
+    >>> report = prepare_import("小区.zip", open_workspace("ws.gpkg"),
+    ...                         layer="communities")  # doctest: +SKIP
+    >>> if report.ok:  # doctest: +SKIP
+    ...     ws.append("communities", report.frame, user="张工", note="import 小区.zip")
+    """
+    if layer not in LAYERS:
+        raise SchemaError(
+            f"没有图层「{layer}」/ unknown layer {layer!r}; layers are: {', '.join(LAYERS)}"
+        )
+    raw = read_file(path, encoding=encoding, layer=source_layer)
+    existing = workspace.ids(layer)
+    reference = None
+    if LAYERS[layer].geometry_type is not None and existing:
+        stored = workspace.read(layer)
+        if isinstance(stored, gpd.GeoDataFrame):
+            reference = stored
+    return validate(raw, layer=layer, crs=crs, existing_ids=existing, reference=reference)

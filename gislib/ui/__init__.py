@@ -16,7 +16,7 @@ APP_TITLE = "阳江市城镇老旧小区改造 GIS"
 
 def pages() -> list[st.Page]:
     """The pages of the app, in navigation order (the first is the default)."""
-    from gislib.ui import eligibility, overview
+    from gislib.ui import communities, data, eligibility, overview
 
     return [
         st.Page(
@@ -27,9 +27,21 @@ def pages() -> list[st.Page]:
             default=True,
         ),
         st.Page(
+            communities.render,
+            title="小区 / Communities",
+            icon=":material/apartment:",
+            url_path="communities",
+        ),
+        st.Page(
             eligibility.render,
             title="资格审查 / Eligibility",
             icon=":material/fact_check:",
             url_path="eligibility",
+        ),
+        st.Page(
+            data.render,
+            title="数据 / Data",
+            icon=":material/swap_vert:",
+            url_path="data",
         ),
     ]

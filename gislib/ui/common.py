@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -21,11 +23,20 @@ import streamlit as st
 from gislib.errors import GislibError, WorkspaceError
 from gislib.store import open_workspace, resolve_workspace
 
+if TYPE_CHECKING:
+    from gislib.maps import Basemap
+
 __all__ = [
+    "BASEMAP_KEY",
     "CACHE_MAX_ENTRIES",
     "CACHE_TTL_S",
     "LANG_KEY",
+    "TILES_ENV_VAR",
+    "USER_KEY",
+    "USER_NAME_KEY",
     "WorkspaceRef",
+    "basemap_choice",
+    "current_user",
     "current_workspace",
     "lang",
     "language_switch",
@@ -167,3 +178,131 @@ def language_switch() -> None:
         key=LANG_KEY,
         horizontal=True,
     )
+
+
+# ---------------------------------------------------------------------------
+# Sidebar choices shared by several pages (kept when the user switches pages)
+
+#: Widget key of the sidebar user-name input (the name goes to the audit log of every change).
+USER_KEY = "audit-user"
+#: Plain session key holding the user name across pages; the communities page keeps
+#: its own input's value under the same key, so one name serves every page.
+USER_NAME_KEY = "user-name"
+#: Session key of the basemap chosen in the sidebar (a name of ``gislib.maps.BASEMAP_NAMES``).
+BASEMAP_KEY = "basemap"
+#: Environment variable naming the local XYZ tile folder, inside the app's ``static/``
+#: folder (e.g. ``static/tiles/yangjiang``); see the README.
+TILES_ENV_VAR = "RENOV_TILES_DIR"
+#: Streamlit secret holding the Tianditu browser key (``.streamlit/secrets.toml``).
+TIANDITU_SECRET = "tianditu_key"
+
+# The folder Streamlit serves at /app/static (beside app.py).
+_STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+_KEPT_SUFFIX = "::kept"
+_MAX_USER_CHARS = 40
+
+
+def _keep(key: str, kept: str | None = None) -> None:
+    """Copy a widget's value to a plain session key, which survives pages without the widget."""
+    st.session_state[kept or key + _KEPT_SUFFIX] = st.session_state[key]
+
+
+def _restore(key: str, default: object, kept: str | None = None) -> None:
+    """Give a widget the value kept from an earlier page (Streamlit drops unrendered widgets)."""
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(kept or key + _KEPT_SUFFIX, default)
+
+
+def current_user() -> str:
+    """The user name typed in the sidebar, recorded in the audit log ("" until typed).
+
+    Draws the sidebar input; pages that write (communities, data) call it and
+    refuse to save while it is empty.
+    """
+    _restore(USER_KEY, "", USER_NAME_KEY)
+    value = st.sidebar.text_input(
+        t("用户名（记入审计日志）", "User name (audit log)"),
+        key=USER_KEY,
+        max_chars=_MAX_USER_CHARS,
+        placeholder=t("例如：江城区住建局-张工", "e.g. Jiangcheng housing bureau - Zhang"),
+        on_change=_keep,
+        args=(USER_KEY, USER_NAME_KEY),
+    )
+    return str(value).strip()
+
+
+def _tianditu_key() -> str | None:
+    try:
+        value = st.secrets.get(TIANDITU_SECRET)
+    except FileNotFoundError:  # no secrets.toml at all
+        return None
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def _local_basemap(folder: str, static_dir: str, base_url_path: str) -> tuple[str, int | None]:
+    from gislib.maps import local_basemap
+
+    found = local_basemap(folder, static_dir=static_dir, base_url_path=base_url_path)
+    return str(found.tiles_url), found.max_native_zoom
+
+
+def basemap_choice() -> Basemap:
+    """The basemap chosen in the sidebar; none (fully offline) by default.
+
+    Draws the sidebar selector; pages that draw maps call it and pass the
+    result to the builders of :mod:`gislib.maps`. Tianditu is offered only
+    when ``tianditu_key`` is in Streamlit's secrets, local tiles only when
+    ``$RENOV_TILES_DIR`` names a tile folder inside ``static/``; otherwise a
+    note says why.
+    """
+    from gislib.errors import ConfigError
+    from gislib.i18n import pick, tr
+    from gislib.maps import BASEMAP_LABELS, NO_BASEMAP, Basemap
+
+    key = _tianditu_key()
+    options = ["none", "osm", "amap"] + (["tianditu"] if key else [])
+    local: tuple[str, int | None] | None = None
+    notes = []
+    if not key:
+        notes.append(
+            t(
+                f"天地图不可用：未在 .streamlit/secrets.toml 中设置 {TIANDITU_SECRET}。",
+                f"Tianditu is unavailable: no {TIANDITU_SECRET} in .streamlit/secrets.toml.",
+            )
+        )
+    folder = os.environ.get(TILES_ENV_VAR, "").strip()
+    if folder:
+        try:
+            base_url_path = str(st.get_option("server.baseUrlPath") or "")
+            local = _local_basemap(folder, str(_STATIC_DIR), base_url_path)
+            options.append("local")
+        except ConfigError as exc:
+            prefix = t("本地瓦片不可用：", "Local tiles unavailable: ")
+            notes.append(prefix + pick(str(exc), lang()))
+    _restore(BASEMAP_KEY, "none")
+    if st.session_state[BASEMAP_KEY] not in options:
+        st.session_state[BASEMAP_KEY] = "none"
+    name = st.sidebar.selectbox(
+        t("底图", "Basemap"),
+        options,
+        format_func={n: tr(*BASEMAP_LABELS[n], lang()) for n in options}.__getitem__,
+        key=BASEMAP_KEY,
+        on_change=_keep,
+        args=(BASEMAP_KEY,),
+        help=t(
+            "默认无底图，完全离线；在线底图的瓦片图片来自互联网（需联网）。",
+            "No basemap by default (fully offline); online basemaps load tile images "
+            "from the internet.",
+        ),
+    )
+    for note in notes:
+        st.sidebar.caption(md_escape(note))
+    if name == "tianditu" and key:
+        return Basemap("tianditu", tianditu_key=key)
+    if name == "local" and local is not None:
+        return Basemap("local", tiles_url=local[0], max_native_zoom=local[1])
+    if name in ("osm", "amap"):
+        return Basemap(name)
+    return NO_BASEMAP

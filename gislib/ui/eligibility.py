@@ -40,6 +40,7 @@ from gislib.policy import Policy, load_policy
 from gislib.schema import COUNTIES
 from gislib.store import open_workspace
 from gislib.ui import common
+from gislib.ui.common import t
 
 __all__ = ["COMMUNITY_KEY", "COUNTY_KEY", "MAP_HEIGHT_PX", "MAP_KEY", "render"]
 
@@ -56,10 +57,10 @@ MAP_KEY = "eligibility-map"
 _CHECK_CACHE_ENTRIES = 24
 _WHOLE_CITY = ""
 _XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_SHORT_VERDICTS: dict[str, str] = {
-    Verdict.ELIGIBLE: "符合 / eligible",
-    Verdict.CONDITIONAL: "有条件 / conditional",
-    Verdict.INELIGIBLE: "不符合 / ineligible",
+_SHORT_VERDICTS: dict[str, tuple[str, str]] = {
+    Verdict.ELIGIBLE: ("符合", "Eligible"),
+    Verdict.CONDITIONAL: ("有条件", "Conditional"),
+    Verdict.INELIGIBLE: ("不符合", "Ineligible"),
 }
 _VERDICT_BADGE: dict[str, str] = {
     Verdict.ELIGIBLE: "green",
@@ -67,12 +68,15 @@ _VERDICT_BADGE: dict[str, str] = {
     Verdict.INELIGIBLE: "red",
 }
 # Background of the outcome cell in the rule table (light tints of the map colours).
-_OUTCOME_BACKGROUND: dict[str, str] = {
-    OUTCOME_LABELS[Outcome.PASS][0]: "background-color: #dcfce7; color: #14532d",
-    OUTCOME_LABELS[Outcome.REVIEW][0]: "background-color: #fef3c7; color: #78350f",
-    OUTCOME_LABELS[Outcome.FAIL][0]: "background-color: #fee2e2; color: #7f1d1d",
+_OUTCOME_STYLE: dict[str, str] = {
+    Outcome.PASS: "background-color: #dcfce7; color: #14532d",
+    Outcome.REVIEW: "background-color: #fef3c7; color: #78350f",
+    Outcome.FAIL: "background-color: #fee2e2; color: #7f1d1d",
 }
-_YES_NO = ("是", "否")
+# The same, keyed by the label shown in either language.
+_OUTCOME_BACKGROUND: dict[str, str] = {
+    label: style for outcome, style in _OUTCOME_STYLE.items() for label in OUTCOME_LABELS[outcome]
+}
 # Outcomes listed as issues at the top of the detail panel, with their badge colour.
 _ISSUE_BADGE: dict[str, str] = {Outcome.FAIL: "red", Outcome.REVIEW: "orange"}
 
@@ -86,11 +90,7 @@ def _policy(path: str, mtime_ns: int) -> Policy:
     return load_policy(path)
 
 
-@st.cache_resource(
-    ttl=common.CACHE_TTL_S,
-    max_entries=_CHECK_CACHE_ENTRIES,
-    show_spinner="正在进行资格审查… / checking eligibility…",
-)
+@st.cache_resource(ttl=common.CACHE_TTL_S, max_entries=_CHECK_CACHE_ENTRIES, show_spinner=False)
 def _check(
     path: str, mtime_ns: int, county: str, policy_file: str, policy_mtime_ns: int
 ) -> WorkspaceCheck:
@@ -121,8 +121,10 @@ def _load(ref: common.WorkspaceRef, county: str) -> _Loaded:
     except OSError as exc:
         raise PolicyError(f"政策文件 {file} 不存在 / policy file {file} not found: {exc}") from exc
     path = str(ref.path)
+    with st.spinner(t("正在进行资格审查…", "Checking eligibility…")):
+        check = _check(path, ref.mtime_ns, county, str(file), policy_mtime)
     return _Loaded(
-        check=_check(path, ref.mtime_ns, county, str(file), policy_mtime),
+        check=check,
         policy=_policy(str(file), policy_mtime),
         layers=_map_layers(path, ref.mtime_ns),
     )
@@ -132,33 +134,48 @@ def _load(ref: common.WorkspaceRef, county: str) -> _Loaded:
 # Tables shown on the page (pure pandas, built before any column is opened)
 
 
+def _en() -> bool:
+    return common.lang() == "en"
+
+
+def _label(pair: tuple[str, str]) -> str:
+    """The half of a (Chinese, English) label in the user's language."""
+    return pair[1] if _en() else pair[0]
+
+
 def _rule_counts(loaded: _Loaded) -> pd.DataFrame:
     table = loaded.check.result.counts_by_failing_rule()
     rules = {r.id: r for r in loaded.policy.rules.all()}
     return pd.DataFrame(
         {
-            "规则 / rule": _cells(maps.short_rule_name(rules[i].zh) for i in table.index),
-            "章节": _cells(rules[i].section for i in table.index),
-            "不通过": table[str(Outcome.FAIL)].astype(int).to_numpy(),
-            "需复核": table[str(Outcome.REVIEW)].astype(int).to_numpy(),
+            t("规则", "Rule"): _cells(
+                maps.short_rule_name(_label((rules[i].zh, rules[i].en))) for i in table.index
+            ),
+            t("章节", "Section"): _cells(rules[i].section for i in table.index),
+            t("不通过", "Fail"): table[str(Outcome.FAIL)].astype(int).to_numpy(),
+            t("需复核", "Review"): table[str(Outcome.REVIEW)].astype(int).to_numpy(),
         }
     )
 
 
+def _yes_no(value: bool) -> str:
+    return t("是", "yes") if value else t("否", "no")
+
+
 def _value_text(value: object) -> str:
-    """A rule's measured value: shares as percentages, flags as 是/否, years plain."""
+    """A rule's measured value: shares as percentages, flags as yes/no, years plain."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return "—"
     if isinstance(value, bool):
-        return _YES_NO[0] if value else _YES_NO[1]
+        return _yes_no(value)
     if isinstance(value, float):
         return f"{value:.0%}" if value >= 0.1 or value == 0 else f"{value:.1%}"
     return str(value)
 
 
 def _threshold_text(text: str) -> str:
-    """A policy threshold as written in the rule rows, with ≥ / ≤ and 是 / 否."""
-    words = {"true": _YES_NO[0], "false": _YES_NO[1]}
+    """A policy threshold as written in the rule rows, with ≥ / ≤ and yes / no."""
+    words = {"true": _yes_no(True), "false": _yes_no(False)}
     return words.get(text, text.replace(">=", "≥").replace("<=", "≤"))
 
 
@@ -167,28 +184,21 @@ def _cells(values: Iterable[object]) -> list[str]:
     return [common.md_escape(str(v)) for v in values]
 
 
-def _rule_rows(reasons: pd.DataFrame) -> tuple[pd.io.formats.style.Styler, pd.DataFrame]:
-    outcome = [OUTCOME_LABELS.get(o, (o, o))[0] for o in reasons["outcome"]]
-    zh = pd.DataFrame(
+def _rule_rows(reasons: pd.DataFrame) -> pd.io.formats.style.Styler:
+    """One row per rule in the user's language, the outcome cell tinted by outcome."""
+    lang = 1 if _en() else 0
+    outcome_column = t("结果", "Outcome")
+    table = pd.DataFrame(
         {
-            "章节": _cells(reasons["section"]),
-            "规则": _cells(reasons["rule_zh"]),
-            "结果 / outcome": outcome,
-            "实测值 / value": _cells(_value_text(v) for v in reasons["value"]),
-            "阈值 / threshold": _cells(_threshold_text(str(t)) for t in reasons["threshold"]),
-            "理由": _cells(reasons["reason_zh"]),
+            t("章节", "Section"): _cells(reasons["section"]),
+            t("规则", "Rule"): _cells(reasons["rule_en" if lang else "rule_zh"]),
+            outcome_column: [OUTCOME_LABELS.get(o, (o, o))[lang] for o in reasons["outcome"]],
+            t("实测值", "Value"): _cells(_value_text(v) for v in reasons["value"]),
+            t("阈值", "Threshold"): _cells(_threshold_text(str(x)) for x in reasons["threshold"]),
+            t("理由", "Reason"): _cells(reasons["reason_en" if lang else "reason_zh"]),
         }
     )
-    styled = zh.style.map(lambda v: _OUTCOME_BACKGROUND.get(v, ""), subset=["结果 / outcome"])
-    en = pd.DataFrame(
-        {
-            "section": _cells(reasons["section"]),
-            "rule": _cells(reasons["rule_en"]),
-            "outcome": [OUTCOME_LABELS.get(o, (o, o))[1] for o in reasons["outcome"]],
-            "reason": _cells(reasons["reason_en"]),
-        }
-    )
-    return styled, en
+    return table.style.map(lambda v: _OUTCOME_BACKGROUND.get(v, ""), subset=[outcome_column])
 
 
 def _distance_rows(mains: pd.DataFrame) -> pd.io.formats.style.Styler:
@@ -198,15 +208,19 @@ def _distance_rows(mains: pd.DataFrame) -> pd.io.formats.style.Styler:
         return ["—" if pd.isna(v) else f"{v:,.0f}" for v in values]
 
     reach = [
-        f"{_YES_NO[0] if w else _YES_NO[1]}（{'≤' if w else '>'} {r}）"
+        f"{_yes_no(bool(w))}（{'≤' if w else '>'} {r}）"
+        if not _en()
+        else f"{_yes_no(bool(w))} ({'≤' if w else '>'} {r})"
         for w, r in zip(mains["within_reach"], metres(mains["reach_m"]), strict=True)
     ]
+    network_column = t("管网", "Network")
+    reach_column = t("服务半径内", "Within reach")
     table = pd.DataFrame(
         {
-            "管网": mains["network_zh"].to_numpy(),
-            "最近主管": _cells(p or "—" for p in mains["pipe_id"]),
-            "距离 (m)": metres(mains["distance_m"]),
-            "服务半径内": _cells(reach),
+            network_column: mains["network_en" if _en() else "network_zh"].to_numpy(),
+            t("最近主管", "Nearest main"): _cells(p or "—" for p in mains["pipe_id"]),
+            t("距离 (m)", "Distance (m)"): metres(mains["distance_m"]),
+            reach_column: _cells(reach),
         }
     )
     colours = [maps.NETWORK_COLOURS.get(n, maps.OTHER_COLOUR) for n in mains["network"]]
@@ -219,8 +233,8 @@ def _distance_rows(mains: pd.DataFrame) -> pd.io.formats.style.Styler:
             "" if within else "color: #b91c1c; font-weight: 600" for within in mains["within_reach"]
         ]
 
-    return table.style.apply(network_colour, subset=["管网"]).apply(
-        reach_colour, subset=["服务半径内"]
+    return table.style.apply(network_colour, subset=[network_column]).apply(
+        reach_colour, subset=[reach_column]
     )
 
 
@@ -243,9 +257,15 @@ def _excel_writer(check: WorkspaceCheck, county_label: str) -> Callable[[], byte
 
 
 def _county_label(code: str) -> str:
-    return (
-        "全市 / whole city" if code == _WHOLE_CITY else f"{COUNTIES[code][0]} / {COUNTIES[code][1]}"
-    )
+    """A county (or the whole city) in the user's language."""
+    return t("全市", "Whole city") if code == _WHOLE_CITY else _label(COUNTIES[code])
+
+
+def _county_label_both(code: str) -> str:
+    """A county in both languages, for the notes of the Excel file."""
+    if code == _WHOLE_CITY:
+        return "全市 / whole city"
+    return f"{COUNTIES[code][0]} / {COUNTIES[code][1]}"
 
 
 def _on_map_click() -> None:
@@ -261,20 +281,21 @@ def _on_map_click() -> None:
 
 def render() -> None:
     """Draw the eligibility page."""
-    st.subheader("阳江市城镇老旧小区改造 · 资格审查")
+    st.subheader(t("阳江市城镇老旧小区改造 · 资格审查", "Yangjiang renovation · eligibility"))
     try:
         ref = common.current_workspace()
     except GislibError as exc:
         common.show_error(exc)
         return
     common.status_bar(ref)
+    basemap = common.basemap_choice()
 
     top = st.columns([1.3, 0.75, 0.75, 0.75, 0.75, 1.1], vertical_alignment="bottom")
     with top[0]:
         county = st.selectbox(
-            "区县 / County",
+            t("区县", "County"),
             [_WHOLE_CITY, *COUNTIES],
-            format_func=_county_label,
+            format_func={c: _county_label(c) for c in [_WHOLE_CITY, *COUNTIES]}.__getitem__,
             key=COUNTY_KEY,
         )
     try:
@@ -290,6 +311,7 @@ def render() -> None:
             counties=loaded.layers["counties"],
             rule_names={r.id: r.zh for r in loaded.policy.rules.all()},
             asset_base_url=maps.asset_base_url(st.get_option("server.baseUrlPath")),
+            basemap=basemap,
         )
         selected = st.session_state.get(COMMUNITY_KEY)
         selection = (
@@ -299,6 +321,7 @@ def render() -> None:
                 networks=loaded.check.networks,
                 pipelines=loaded.layers["pipelines"],
                 reach_m=loaded.policy.reach_m,
+                basemap=basemap,
             )
             if selected
             else None
@@ -312,16 +335,16 @@ def render() -> None:
     detail = _detail(loaded, selection) if selection is not None else None
 
     top[1].metric(
-        "审查小区 / checked",
+        t("审查小区", "Checked"),
         f"{total:,}",
-        delta=f"{len(rule_counts)} 条规则 / rules",
+        delta=t(f"{len(rule_counts)} 条规则", f"{len(rule_counts)} rules"),
         delta_color="off",
         delta_arrow="off",
     )
     for column, verdict in zip(top[2:5], Verdict, strict=True):
         n = int(counts[str(verdict)])
         column.metric(
-            _SHORT_VERDICTS[verdict],
+            _label(_SHORT_VERDICTS[verdict]),
             f"{n:,}",
             delta=f"{n / total:.0%}" if total else None,
             delta_color="off",
@@ -329,19 +352,28 @@ def render() -> None:
         )
     with top[5]:
         st.download_button(
-            "下载 Excel",
-            data=_excel_writer(loaded.check, _county_label(county)),
-            file_name=f"资格审查结果-{_county_label(county).split(' / ')[0]}.xlsx",
+            t("下载 Excel", "Download Excel"),
+            data=_excel_writer(loaded.check, _county_label_both(county)),
+            file_name=t(
+                f"资格审查结果-{_county_label(county)}.xlsx",
+                f"eligibility-{_county_label(county)}.xlsx",
+            ),
             mime=_XLSX_MIME,
             on_click="ignore",
             icon=":material/download:",
-            help="下载审查结果（每个小区的结论与逐条依据）/ Download the results as Excel",
+            help=t(
+                "下载审查结果（每个小区的结论与逐条依据）",
+                "Download the results: each community's verdict and the reasons, rule by rule",
+            ),
             width="stretch",
         )
 
     if total == 0:
         st.info(
-            f"{_county_label(county)}：工作区中没有小区 / no communities in this county.",
+            t(
+                f"{_county_label(county)}：工作区中没有小区。",
+                f"{_county_label(county)}: no communities in the workspace.",
+            ),
             icon=":material/info:",
         )
     left, right = st.columns([1.65, 1], gap="medium")
@@ -359,17 +391,21 @@ def render() -> None:
         )
     with right:
         st.selectbox(
-            "小区 / Community",
+            t("小区", "Community"),
             list(names),
             index=None,
-            format_func=lambda cid: f"{names[cid]}（{cid}）",
-            placeholder="输入名称或编号搜索 / search name or id",
+            format_func={
+                cid: t(f"{name}（{cid}）", f"{name} ({cid})") for cid, name in names.items()
+            }.__getitem__,
+            placeholder=t("输入名称或编号搜索", "Search a name or id"),
             key=COMMUNITY_KEY,
         )
         if detail is None:
             st.info(
-                "点击地图上的小区或在上方搜索，查看逐条审查理由。 / Click a community on the "
-                "map or search above to see the reasons.",
+                t(
+                    "点击地图上的小区或在上方搜索，查看逐条审查理由。",
+                    "Click a community on the map or search above to see the reasons.",
+                ),
                 icon=":material/touch_app:",
             )
             _rule_count_table(rule_counts)
@@ -378,11 +414,11 @@ def render() -> None:
     if detail is not None:
         _show_reasons(detail)
         _rule_count_table(rule_counts)
-    st.caption(f"依据 / policy：{common.md_escape(loaded.policy.title)}")
+    st.caption(f"{t('依据', 'Policy')}：{common.md_escape(loaded.policy.title)}")
 
 
 def _rule_count_table(table: pd.DataFrame) -> None:
-    st.markdown("**按规则统计 / communities failing each rule**")
+    st.markdown(f"**{t('按规则统计不通过和需复核的小区', 'Communities failing each rule')}**")
     st.table(table, hide_index=True)
 
 
@@ -397,52 +433,63 @@ class _Detail:
     issues: list[str]
     distances: pd.io.formats.style.Styler
     rules: pd.io.formats.style.Styler
-    rules_en: pd.DataFrame
 
 
 def _detail(loaded: _Loaded, selection: maps.Selection) -> _Detail:
     esc = common.md_escape
+    lang = 1 if _en() else 0
     summary = loaded.check.result.summary
     row = summary.loc[summary["community_id"] == selection.community_id].iloc[0]
     community = loaded.check.communities.loc[row.name]
-    facts = [f"编号 {selection.community_id}"]
+    facts = [t(f"编号 {selection.community_id}", f"id {selection.community_id}")]
     code = str(row["county_code"])
     if code in COUNTIES:
-        facts.append(COUNTIES[code][0])
-    for column, template in (("street", "{}"), ("build_year", "建成 {}"), ("households", "{} 户")):
-        value = community.get(column)
-        if value is not None and not pd.isna(value):
-            facts.append(template.format(int(value) if column != "street" else value))
+        facts.append(COUNTIES[code][lang])
+    street = community.get("street")
+    if street is not None and not pd.isna(street):
+        facts.append(str(street))
+    year = community.get("build_year")
+    if year is not None and not pd.isna(year):
+        facts.append(t(f"建成 {int(year)}", f"built {int(year)}"))
+    households = community.get("households")
+    if households is not None and not pd.isna(households):
+        facts.append(t(f"{int(households)} 户", f"{int(households)} households"))
     verdict, tier = str(row["verdict"]), str(row["tier"])
-    zh, en = VERDICT_LABELS.get(verdict, (verdict, verdict))
+    verdict_text = VERDICT_LABELS.get(verdict, (verdict, verdict))[lang]
     badge = _VERDICT_BADGE.get(verdict, "gray")
-    tier_zh = TIER_LABELS.get(tier, (tier, tier))[0]
+    tier_text = TIER_LABELS.get(tier, (tier, tier))[lang]
     share = float(row["expropriation_share"])
     zones = str(row["expropriation_zones"])
-    overlap = _value_text(share) + (f"（{esc(zones)}）" if zones else "")
+    overlap = _value_text(share) + (t(f"（{esc(zones)}）", f" ({esc(zones)})") if zones else "")
 
     reasons = loaded.check.result.reasons(selection.community_id)
     issues = []
     for outcome, rule, reason in zip(
-        reasons["outcome"], reasons["rule_zh"], reasons["reason_zh"], strict=True
+        reasons["outcome"],
+        reasons["rule_en" if lang else "rule_zh"],
+        reasons["reason_en" if lang else "reason_zh"],
+        strict=True,
     ):
         if outcome in _ISSUE_BADGE:
-            label = OUTCOME_LABELS[outcome][0]
+            label = OUTCOME_LABELS[outcome][lang]
             issues.append(
                 f":{_ISSUE_BADGE[outcome]}-badge[{label}] "
-                f"**{esc(maps.short_rule_name(str(rule)))}**：{esc(str(reason))}"
+                f"**{esc(maps.short_rule_name(str(rule)))}**{t('：', ': ')}{esc(str(reason))}"
             )
-    rules, rules_en = _rule_rows(reasons)
     return _Detail(
         title=f"#### {esc(str(row['name']))}",
         facts=" · ".join(esc(str(f)) for f in facts),
-        verdict=f"**审查结论**：:{badge}-badge[{esc(zh)}] {esc(en)}  \n"
-        f"**年限档次**：{esc(tier_zh)}",
-        overlap=f"**与规划征迁范围重叠**：{overlap}",
+        verdict=t(
+            f"**审查结论**：:{badge}-badge[{esc(verdict_text)}]  \n**年限档次**：{esc(tier_text)}",
+            f"**Verdict**: :{badge}-badge[{esc(verdict_text)}]  \n**Age tier**: {esc(tier_text)}",
+        ),
+        overlap=t(
+            f"**与规划征迁范围重叠**：{overlap}",
+            f"**Overlap with planned expropriation**: {overlap}",
+        ),
         issues=issues,
         distances=_distance_rows(selection.mains),
-        rules=rules,
-        rules_en=rules_en,
+        rules=_rule_rows(reasons),
     )
 
 
@@ -453,14 +500,12 @@ def _show_detail(detail: _Detail) -> None:
     if detail.issues:
         st.markdown("  \n".join(detail.issues))
     else:
-        st.markdown(":green-badge[通过] 各项规则均通过 / every rule passes")
+        st.markdown(t(":green-badge[通过] 各项规则均通过", ":green-badge[pass] every rule passes"))
     st.markdown(detail.overlap)
-    st.markdown("**到各管网最近现状主管的距离 / nearest mains**")
+    st.markdown(f"**{t('到各管网最近现状主管的距离', 'Nearest existing main of each network')}**")
     st.table(detail.distances, hide_index=True)
 
 
 def _show_reasons(detail: _Detail) -> None:
-    st.markdown("**逐条审查依据 / rule by rule**")
+    st.markdown(f"**{t('逐条审查依据', 'Rule by rule')}**")
     st.table(detail.rules, hide_index=True)
-    with st.expander("English reasons / 英文理由"):
-        st.table(detail.rules_en, hide_index=True)

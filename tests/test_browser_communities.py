@@ -1,0 +1,130 @@
+"""The communities page (小区) in headless Chromium: click a community on the map, see its detail.
+
+Uses the server, browser and request guard of tests/test_browser.py (every
+request to a host other than 127.0.0.1 / localhost is refused and fails the
+test). Set ``RENOV_UPDATE_SCREENSHOTS=1`` to also write
+``screenshots/communities.png``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.test_browser import (  # noqa: F401 - fixtures used by name
+    MAP_RENDER_TIMEOUT_S,
+    ROOT,
+    _wait_for_map_frame,
+    app_url,
+    browser_page,
+    workspace_copy,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.browser
+logger = logging.getLogger(__name__)
+
+# Index of the largest community path whose centre really receives the mouse.
+_CLICKABLE_PATH_JS = """(paths) => {
+  let best = -1, area = 0;
+  paths.forEach((path, i) => {
+    const r = path.getBoundingClientRect();
+    const x = r.left + r.width / 2, y = r.top + r.height / 2;
+    if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return;
+    if (document.elementFromPoint(x, y) !== path) return;
+    if (r.width * r.height > area) { area = r.width * r.height; best = i; }
+  });
+  return best;
+}"""
+SCREENSHOT_VIEWPORT = {"width": 1440, "height": 2000}
+
+
+@pytest.fixture(scope="module")
+def expected_community_paths(workspace_copy: Path) -> int:  # noqa: F811 - the imported fixture
+    """How many communities the explorer map draws with no filter (one path each)."""
+    from gislib import maps
+    from gislib.explore import community_table
+    from gislib.store import open_workspace
+
+    workspace = open_workspace(workspace_copy)
+    communities = workspace.read("communities")
+    table = community_table(communities, events=workspace.read("status_events"))
+    drawn = len(maps.status_features(communities, table)["features"])
+    assert drawn == len(communities) > 0
+    return drawn
+
+
+def test_click_a_community_on_the_map_shows_its_detail_offline(
+    app_url: str,  # noqa: F811 - the imported fixture
+    expected_community_paths: int,
+    browser_page: tuple[Page, list[str], list[str]],  # noqa: F811 - the imported fixture
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    page, refused, requested = browser_page
+    started = time.monotonic()
+    page.goto(f"{app_url}/communities", wait_until="domcontentloaded")
+    frame, count = _wait_for_map_frame(
+        page, minimum=expected_community_paths, timeout_s=MAP_RENDER_TIMEOUT_S
+    )
+    logger.info("communities map: %d paths after %.2f s", count, time.monotonic() - started)
+    # Counties and urban areas are background: only the communities catch the mouse.
+    assert count == expected_community_paths
+    assert "改造状态" in frame.locator(".renov-legend").inner_text()
+    assert page.get_by_text(f"显示 {expected_community_paths} / 共").count() == 1
+
+    page.wait_for_timeout(1_000)  # the frame settles to its final size (paths move)
+    paths = frame.locator("path.leaflet-interactive")
+    tip = frame.locator(".renov-tip")
+    for attempt in range(3):
+        index = paths.evaluate_all(_CLICKABLE_PATH_JS)
+        assert index >= 0, "no community path can be clicked"
+        target = paths.nth(index)
+        try:
+            target.hover(timeout=5_000)
+            tip.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            logger.info("community path %d moved (attempt %d); looking again", index, attempt)
+            page.wait_for_timeout(1_000)
+    else:
+        pytest.fail("could not hover a community on the map", pytrace=False)
+    name = tip.locator("b").inner_text()
+    assert name
+    clicked = time.monotonic()
+    target.click()
+
+    page.get_by_role("heading", name=name).wait_for(timeout=MAP_RENDER_TIMEOUT_S * 1000)
+    logger.info("detail of %s after %.2f s", name, time.monotonic() - clicked)
+    for heading in ("基本信息", "资格审查", "改造内容与投资估算", "改造进度", "登记进度"):
+        assert page.get_by_text(heading, exact=True).count() >= 1, heading
+    assert page.get_by_text("编辑小区属性").count() == 1
+    # The selection (outline and nearest mains) is drawn on the same map: the view is kept.
+    deadline = time.monotonic() + MAP_RENDER_TIMEOUT_S
+    while frame.locator("path.leaflet-interactive").count() <= expected_community_paths:
+        assert time.monotonic() < deadline, "the selection was not drawn"
+        page.wait_for_timeout(100)
+
+    page.mouse.move(2, 2)  # no tooltip in the picture
+    page.wait_for_timeout(500)
+    assert refused == []
+    assert any(u.endswith("/app/static/leaflet/leaflet.js") for u in requested)
+
+    page.set_viewport_size(SCREENSHOT_VIEWPORT)
+    page.wait_for_timeout(1_500)
+    shot = tmp_path / "communities.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("RENOV_UPDATE_SCREENSHOTS") == "1":
+        target_file = ROOT / "screenshots" / "communities.png"
+        target_file.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, target_file)
