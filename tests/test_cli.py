@@ -202,3 +202,18 @@ def test_check_writes_results_to_excel_and_geopackage(tmp_path: Path) -> None:
 def test_check_with_an_unknown_county_is_a_one_line_error(tmp_path: Path) -> None:
     result = run("check", "-c", "广州市", env={"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")})
     assert result.exit_code == 1 and "广州市" in result.stderr
+
+
+def test_works_writes_one_sheet_per_owner_and_filters_by_owner(tmp_path: Path) -> None:
+    import openpyxl
+
+    env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
+    out = tmp_path / "工程清单.xlsx"
+    result = run("works", "-o", str(out), "--owner", "燃气企业", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["works"] > 0 and set(payload["by_owner"]) == {"燃气企业"}
+    book = openpyxl.load_workbook(out)
+    assert "汇总" in book.sheetnames and "燃气企业" in book.sheetnames
+    bad = run("works", "-o", str(tmp_path / "x.xlsx"), "--owner", "自来水公司", env=env)
+    assert bad.exit_code == 1 and "自来水公司" in bad.stderr
