@@ -194,9 +194,7 @@ def test_kpis_of_one_county_and_with_investment() -> None:
     from gislib.planning import progress_kpis
 
     invest = pd.Series({"A": 1_000_000.0, "B": 500_000.0, "C": 9.0})
-    kpis = progress_kpis(
-        COMMUNITIES, HISTORY, year=2022, county="441702", investment=invest
-    )
+    kpis = progress_kpis(COMMUNITIES, HISTORY, year=2022, county="441702", investment=invest)
     assert kpis.loc["investment", "value"] == 1_000_000.0  # completed: A only
     assert kpis.loc["communities", "value"] == 1.0
     none_planned = progress_kpis(COMMUNITIES, HISTORY, year=2022, county="441781")
@@ -217,3 +215,47 @@ def test_progress_table_sums_investment_only_when_it_is_given() -> None:
     assert table.loc["江城区"].tolist() == [1_000_000.0, 1_500_000.0]
     with pytest.raises(SchemaError, match="investment"):
         progress_table(COMMUNITIES, HISTORY, years=[2021], measure="investment")
+
+
+def test_history_has_one_row_per_year_and_reuses_tables_given() -> None:
+    from gislib.planning import KPI_NAMES, progress_history
+
+    history = progress_history(COMMUNITIES, HISTORY, years=[2020, 2021, 2022], stage="planned")
+    assert list(history.columns) == list(KPI_NAMES)
+    assert history["communities"].tolist() == [0.0, 1.0, 2.0]
+    assert history.loc[2022, "households"] == 140.0
+    assert pd.isna(history.loc[2020, "completion_rate"])  # nothing planned yet
+    tables = {y: progress_by_county(COMMUNITIES, HISTORY, year=y) for y in (2020, 2021, 2022)}
+    fake = {**tables, 2022: tables[2021]}  # a table given is used as it is
+    reused = progress_history(
+        COMMUNITIES, HISTORY, years=[2020, 2021, 2022], stage="planned", tables=fake
+    )
+    assert reused["communities"].tolist() == [0.0, 1.0, 1.0]
+
+
+def test_progress_by_street_lists_every_street_of_the_county_with_its_total() -> None:
+    from gislib.planning import NO_STREET, progress_by_street
+
+    communities = COMMUNITIES.assign(street=["南恩街道", None, "春城街道", "东城镇"])
+    table = progress_by_street(
+        communities, HISTORY, county="441702", years=[2021, 2022], measure="households",
+        stage="planned",
+    )  # fmt: skip
+    assert table.index.tolist() == ["南恩街道", NO_STREET, "江城区"]
+    assert table.loc["南恩街道"].tolist() == [100.0, 100.0]
+    assert table.loc[NO_STREET].tolist() == [0.0, 40.0]
+    assert table.loc["江城区"].tolist() == [100.0, 140.0]
+    with pytest.raises(SchemaError, match="999999"):
+        progress_by_street(communities, HISTORY, county="999999", years=[2021])
+    with pytest.raises(SchemaError, match="street"):
+        progress_by_street(COMMUNITIES, HISTORY, county="441702", years=[2021])
+
+
+def test_investment_estimate_prices_every_community_of_the_workspace(tiny_workspace) -> None:
+    from gislib.planning import investment_estimate
+    from gislib.store import open_workspace
+
+    estimate = investment_estimate(open_workspace(tiny_workspace))
+    assert estimate.name == "investment"
+    assert estimate.index.tolist() == ["C1", "C2", "C3"]
+    assert (estimate > 0).all()
