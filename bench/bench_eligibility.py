@@ -1,19 +1,24 @@
 """Benchmark of the eligibility check: networks + zones, at 1k, 10k and 100k communities.
 
 Issue 3, section 7. Builds a synthetic grid city of ``n`` communities (one per
-block of a street grid, about 10 pipe segments per community, as in the sample
-workspace: 600 communities, 11k segments), in EPSG:4490 and in memory, then
-times, end to end in this process (reprojection to EPSG:4546 included):
+block of a street grid; about 11 pipe segments per community, the ratio of the
+issue's reference data; old districts without gas and with combined sewers;
+overhead lines across a quarter of the communities), in EPSG:4490 and in
+memory, then times, end to end in this process (reprojection to EPSG:4546
+included), medians after one warm-up call:
 
 * ``networks``: :func:`gislib.networks.analyse_networks` (nearest existing and
-  planned main of all 7 networks, overhead lines, deficiencies);
-* ``check``: the whole check, :func:`gislib.eligibility.check_eligibility`
-  fed the network analysis, when that module exists; otherwise the network
+  planned main of all 7 networks, overhead lines, deficiencies), with one
+  thread (wall and CPU seconds) and with the default threads;
+* ``rules alone``: :func:`gislib.eligibility.check_eligibility` fed that
+  analysis (zones, urban areas, every rule and its reasons);
+* ``whole check``: both; when ``gislib.eligibility`` is missing, the network
   analysis plus a zone-overlap share computed the same vectorised way (said
   in the output);
-* ``geopandas``: the reference approach on the same data: ``to_crs``,
+* ``geopandas baseline``: the reference approach on the same data: ``to_crs``,
   ``overlay`` with the zones, one ``sjoin_nearest`` per network (existing
-  mains of the 7 networks).
+  mains of the 7 networks only); the nearest distances are compared with
+  ours (printed as the largest difference).
 
 Usage::
 
