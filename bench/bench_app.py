@@ -50,7 +50,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import geopandas as gpd
 import numpy as np
@@ -64,15 +63,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``tests`` importable
 from gislib.datasets import sample_workspace_path  # noqa: E402
 from gislib.schema import MEASURE_CRS, STORAGE_CRS  # noqa: E402
 from gislib.store import RasterSpec, create_workspace, open_workspace  # noqa: E402
-from tests.test_browser import (  # noqa: E402
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    LOCAL_HOSTS,
-    LOCAL_SCHEMES,
-    VIEWPORT,
-    _free_port,
-    _healthy,
-)
+from tests.browser_support import CHROMIUM, app_server, local_only_page  # noqa: E402
 from tests.test_browser_overview import (  # noqa: E402
     COMMUNITY_FILLS_JS,
     LEGEND_HAS_JS,
@@ -158,50 +149,6 @@ def synthetic_workspace(path: Path, n: int, *, seed: int = 4) -> Path:
 # The app and the browser
 
 
-@contextlib.contextmanager
-def app_server(workspace: Path, log: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free local port against ``workspace``; yields its URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [
-        str(Path(sys.executable).with_name("streamlit")),
-        "run",
-        str(ROOT / "app.py"),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    env = {**os.environ, "RENOV_WORKSPACE": str(workspace)}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{log.read_text('utf-8')}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 @dataclass
 class Browser:
     """A Chromium page that cannot reach another host than this machine."""
@@ -219,31 +166,11 @@ BLOCK_OTHER_HOSTS = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, E
 
 @contextlib.contextmanager
 def browser(profile: Path) -> Iterator[Browser]:
-    from playwright.sync_api import Request, sync_playwright
-
-    refused: list[str] = []
-
-    def record(request: Request) -> None:
-        parts = urlsplit(request.url)
-        if parts.scheme not in LOCAL_SCHEMES and parts.hostname not in LOCAL_HOSTS:
-            refused.append(request.url)
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[*CHROMIUM_ARGS, BLOCK_OTHER_HOSTS],
-            viewport=VIEWPORT,
-            locale="zh-CN",
-        )
-        try:
-            context.on("request", record)
-            context.add_init_script(MARK_HEADING_JS)
-            page = context.pages[0] if context.pages else context.new_page()
-            yield Browser(page, refused)
-        finally:
-            context.close()
+    """Chromium without Playwright's router (its delay would be measured); see BLOCK_OTHER_HOSTS."""
+    with local_only_page(
+        profile, route=False, extra_args=(BLOCK_OTHER_HOSTS,), init_script=MARK_HEADING_JS
+    ) as (page, refused, _):
+        yield Browser(page, refused)
 
 
 def wait_coloured(page: Any, *, year: int, count: int) -> tuple[Any, float]:
@@ -415,7 +342,8 @@ def bench(workspace: Path, label: str, *, runs: int, folder: Path) -> dict[str, 
     result: dict[str, Any] = {"label": label, "communities": count}
     result["python"] = python_side(workspace, year=year, runs=runs)
     result["renderers"] = renderers(workspace, year=year, runs=runs, folder=folder)
-    with app_server(workspace, folder / f"streamlit-{label}.log") as url:
+    log = folder / f"streamlit-{label}.log"
+    with app_server(workspace, log, timeout_s=SERVER_START_TIMEOUT_S) as url:
         with browser(folder / f"profile-{label}-cold") as first:
             result["cold_s"] = first_render(first.page, url, year=year, count=count)
             refused = list(first.refused)

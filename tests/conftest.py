@@ -1,9 +1,14 @@
-"""Tiny synthetic fixtures shared by the tests (a handful of records in Jiangcheng)."""
+"""Fixtures shared by the tests: tiny synthetic layers in Jiangcheng, and the app in Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -13,6 +18,10 @@ from affine import Affine
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, box
 
 from gislib.store import RasterSpec, create_workspace
+from tests import browser_support as bs
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 # A point in central Jiangcheng (CGCS2000 lon, lat) around which fixtures sit.
 ORIGIN = (111.97, 21.86)
@@ -134,3 +143,55 @@ def tiny_workspace(
         rasters={"waterlogging_depth": tiny_raster},
         meta={"title": "测试工作区", "synthetic": "true"},
     )
+
+
+# ---------------------------------------------------------------------------
+# The running app in headless Chromium (tests/test_browser*.py)
+
+
+def _browser_unavailable(message: str) -> None:
+    """Fail (the default, CI) or skip when RENOV_SKIP_BROWSER=1 is set explicitly."""
+    if os.environ.get("RENOV_SKIP_BROWSER") == "1":
+        pytest.skip(f"RENOV_SKIP_BROWSER=1: {message}")
+    pytest.fail(message, pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def workspace_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private copy of the sample workspace (the committed file is never opened)."""
+    from gislib.datasets import sample_workspace_path
+    from gislib.errors import WorkspaceError
+
+    try:
+        sample = sample_workspace_path()
+    except WorkspaceError as exc:
+        pytest.fail(f"the sample workspace is missing: {exc}", pytrace=False)
+    target = tmp_path_factory.mktemp("browser-ws") / "workspace.gpkg"
+    shutil.copyfile(sample, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def app_url(workspace_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on a free local port against the copy; yield its URL."""
+    log = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(bs.app_server(workspace_copy, log))
+        except bs.BrowserSetupError as exc:
+            _browser_unavailable(str(exc))
+        yield url
+
+
+@pytest.fixture
+def browser_page(tmp_path: Path) -> Iterator[tuple[Page, list[str], list[str]]]:
+    """A Chromium page whose requests may only go to this machine.
+
+    Yields the page, the URLs refused (other hosts) and every URL requested.
+    """
+    with contextlib.ExitStack() as stack:
+        try:
+            page = stack.enter_context(bs.local_only_page(tmp_path / "chromium-profile"))
+        except bs.BrowserSetupError as exc:
+            _browser_unavailable(str(exc))
+        yield page

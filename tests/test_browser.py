@@ -14,82 +14,27 @@ A missing Chromium or Streamlit fails the test (CI installs Chromium); set
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import shutil
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser_support import (
+    MAP_RENDER_TIMEOUT_S,
+    ROOT,
+    VIEWPORT,
+    hover_a_path,
+    save_screenshot,
+    wait_for_map_frame,
+)
+
 if TYPE_CHECKING:
-    from playwright.sync_api import Frame, Page
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 logger = logging.getLogger(__name__)
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "app.py"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-# Schemes that never reach the network.
-LOCAL_SCHEMES = {"data", "blob", "about", "file"}
-VIEWPORT = {"width": 1440, "height": 900}
-SERVER_START_TIMEOUT_S = 90
-MAP_RENDER_TIMEOUT_S = 90
-
-
-def _unavailable(message: str) -> None:
-    """Fail (the default, CI) or skip when RENOV_SKIP_BROWSER=1 is set explicitly."""
-    if os.environ.get("RENOV_SKIP_BROWSER") == "1":
-        pytest.skip(f"RENOV_SKIP_BROWSER=1: {message}")
-    pytest.fail(message, pytrace=False)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-@pytest.fixture(scope="module")
-def workspace_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A private copy of the sample workspace (the committed file is never opened)."""
-    from gislib.datasets import sample_workspace_path
-    from gislib.errors import WorkspaceError
-
-    try:
-        sample = sample_workspace_path()
-    except WorkspaceError as exc:
-        pytest.fail(f"the sample workspace is missing: {exc}", pytrace=False)
-    target = tmp_path_factory.mktemp("browser-ws") / "workspace.gpkg"
-    shutil.copyfile(sample, target)
-    return target
 
 
 @pytest.fixture(scope="module")
@@ -108,123 +53,6 @@ def expected_paths(workspace_copy: Path) -> int:
     return built.interactive_count
 
 
-@pytest.fixture(scope="module")
-def app_url(workspace_copy: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on a free local port; yield its base URL."""
-    streamlit_bin = Path(sys.executable).with_name("streamlit")
-    if not streamlit_bin.exists():
-        _unavailable(f"streamlit is not installed in this environment ({streamlit_bin})")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
-    env = {**os.environ, "RENOV_WORKSPACE": str(workspace_copy)}
-    command = [
-        str(streamlit_bin),
-        "run",
-        str(APP),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _healthy(url):
-            if proc.poll() is not None:
-                pytest.fail(
-                    f"streamlit exited with {proc.returncode}:\n{log_path.read_text('utf-8')}",
-                    pytrace=False,
-                )
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"streamlit not healthy after {SERVER_START_TIMEOUT_S} s:\n"
-                    f"{log_path.read_text('utf-8')}",
-                    pytrace=False,
-                )
-            time.sleep(0.25)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-@pytest.fixture
-def browser_page(tmp_path: Path) -> Iterator[tuple[Page, list[str], list[str]]]:
-    """A Chromium page whose requests may only go to this machine.
-
-    Yields the page, the URLs refused (other hosts) and every URL requested.
-    """
-    if not CHROMIUM.exists():
-        _unavailable(f"{CHROMIUM} not found; install it with: apt-get install -y chromium")
-    try:
-        from playwright.sync_api import Route, sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed (uv sync)")
-
-    refused: list[str] = []
-    requested: list[str] = []
-
-    def guard(route: Route) -> None:
-        url = route.request.url
-        parts = urlsplit(url)
-        if parts.scheme in LOCAL_SCHEMES or parts.hostname in LOCAL_HOSTS:
-            route.continue_()
-        else:
-            refused.append(url)
-            route.abort()
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=VIEWPORT,
-            locale="zh-CN",
-        )
-        try:
-            context.route("**/*", guard)
-            context.on("request", lambda request: requested.append(request.url))
-            page = context.pages[0] if context.pages else context.new_page()
-            yield page, refused, requested
-        finally:
-            context.close()
-
-
-def _wait_for_map_frame(page: Page, *, minimum: int, timeout_s: float) -> tuple[Frame, int]:
-    """The frame holding the Leaflet map, once it draws at least ``minimum`` paths."""
-    deadline = time.monotonic() + timeout_s
-    best = 0
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            with contextlib.suppress(Exception):  # frames detach while Streamlit re-renders
-                count = frame.locator("path.leaflet-interactive").count()
-                best = max(best, count)
-                if count >= minimum:
-                    return frame, count
-        page.wait_for_timeout(100)
-    pytest.fail(
-        f"the map drew {best} of {minimum} interactive paths in {timeout_s} s", pytrace=False
-    )
-
-
 def test_overview_map_draws_every_feature_offline(
     app_url: str,
     expected_paths: int,
@@ -234,9 +62,9 @@ def test_overview_map_draws_every_feature_offline(
     page, refused, requested = browser_page
     started = time.monotonic()
     page.goto(app_url, wait_until="domcontentloaded")
-    frame, _ = _wait_for_map_frame(page, minimum=1, timeout_s=MAP_RENDER_TIMEOUT_S)
+    frame, _ = wait_for_map_frame(page, minimum=1, timeout_s=MAP_RENDER_TIMEOUT_S)
     first_render_s = time.monotonic() - started
-    frame, count = _wait_for_map_frame(page, minimum=expected_paths, timeout_s=MAP_RENDER_TIMEOUT_S)
+    frame, count = wait_for_map_frame(page, minimum=expected_paths, timeout_s=MAP_RENDER_TIMEOUT_S)
     complete_s = time.monotonic() - started
     logger.info(
         "map: first path after %.2f s, all %d paths after %.2f s",
@@ -367,37 +195,21 @@ def test_eligibility_click_on_a_community_shows_its_reasons_offline(
     browser_page: tuple[Page, list[str], list[str]],
     tmp_path: Path,
 ) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
     from gislib import maps
 
     page, refused, requested = browser_page
     started = time.monotonic()
     page.goto(f"{app_url}/eligibility", wait_until="domcontentloaded")
-    frame, count = _wait_for_map_frame(
+    frame, count = wait_for_map_frame(
         page, minimum=expected_eligibility_paths, timeout_s=MAP_RENDER_TIMEOUT_S
     )
     logger.info("eligibility map: %d paths after %.2f s", count, time.monotonic() - started)
     assert count == expected_eligibility_paths
     assert "不符合改造条件" in frame.locator(".renov-legend").inner_text()
 
-    page.wait_for_timeout(1_000)  # the frame settles to its final size (paths move)
-    paths = frame.locator("path.leaflet-interactive")
     fills = [maps.VERDICT_COLOURS[v] for v in ("ineligible", "conditional", "eligible")]
+    target = hover_a_path(page, frame, pick_js=_CLICKABLE_COMMUNITY_JS, arg=fills)
     tip = frame.locator(".renov-tip")
-    for attempt in range(3):
-        index = paths.evaluate_all(_CLICKABLE_COMMUNITY_JS, fills)
-        assert index >= 0, "no community path can be clicked"
-        target = paths.nth(index)
-        try:
-            target.hover(timeout=5_000)
-            tip.wait_for(timeout=5_000)
-            break
-        except PlaywrightTimeoutError:
-            logger.info("community path %d moved (attempt %d); looking again", index, attempt)
-            page.wait_for_timeout(1_000)
-    else:
-        pytest.fail("could not hover a community on the map", pytrace=False)
     name = tip.locator("b").inner_text()
     assert name
     clicked = time.monotonic()
@@ -413,17 +225,6 @@ def test_eligibility_click_on_a_community_shows_its_reasons_offline(
         assert time.monotonic() < deadline, "the nearest mains were not drawn"
         page.wait_for_timeout(100)
 
-    page.mouse.move(2, 2)  # no tooltip in the picture
-    page.wait_for_timeout(500)
     assert refused == []
     assert any(u.endswith("/app/static/leaflet/leaflet.js") for u in requested)
-
-    page.set_viewport_size(SCREENSHOT_VIEWPORT)
-    page.wait_for_timeout(1_500)
-    shot = tmp_path / "eligibility.png"
-    page.screenshot(path=str(shot))
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("RENOV_UPDATE_SCREENSHOTS") == "1":
-        target_file = ROOT / "screenshots" / "eligibility.png"
-        target_file.parent.mkdir(exist_ok=True)
-        shutil.copyfile(shot, target_file)
+    save_screenshot(page, tmp_path, "eligibility.png", viewport=SCREENSHOT_VIEWPORT)

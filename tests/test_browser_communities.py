@@ -1,29 +1,25 @@
 """The communities page (小区) in headless Chromium: click a community on the map, see its detail.
 
-Uses the server, browser and request guard of tests/test_browser.py (every
-request to a host other than 127.0.0.1 / localhost is refused and fails the
-test). Set ``RENOV_UPDATE_SCREENSHOTS=1`` to also write
+Uses the server, browser and request guard of tests/conftest.py and
+tests/browser_support.py (every request to a host other than 127.0.0.1 /
+localhost is refused and fails the test). Set ``RENOV_UPDATE_SCREENSHOTS=1`` to also write
 ``screenshots/communities.png``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401 - fixtures used by name
+from tests.browser_support import (
     MAP_RENDER_TIMEOUT_S,
-    ROOT,
-    _wait_for_map_frame,
-    app_url,
-    browser_page,
-    workspace_copy,
+    hover_a_path,
+    save_screenshot,
+    wait_for_map_frame,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +44,7 @@ SCREENSHOT_VIEWPORT = {"width": 1440, "height": 2000}
 
 
 @pytest.fixture(scope="module")
-def expected_community_paths(workspace_copy: Path) -> int:  # noqa: F811 - the imported fixture
+def expected_community_paths(workspace_copy: Path) -> int:
     """How many communities the explorer map draws with no filter (one path each)."""
     from gislib import maps
     from gislib.explore import community_table
@@ -63,17 +59,15 @@ def expected_community_paths(workspace_copy: Path) -> int:  # noqa: F811 - the i
 
 
 def test_click_a_community_on_the_map_shows_its_detail_offline(
-    app_url: str,  # noqa: F811 - the imported fixture
+    app_url: str,
     expected_community_paths: int,
-    browser_page: tuple[Page, list[str], list[str]],  # noqa: F811 - the imported fixture
+    browser_page: tuple[Page, list[str], list[str]],
     tmp_path: Path,
 ) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-
     page, refused, requested = browser_page
     started = time.monotonic()
     page.goto(f"{app_url}/communities", wait_until="domcontentloaded")
-    frame, count = _wait_for_map_frame(
+    frame, count = wait_for_map_frame(
         page, minimum=expected_community_paths, timeout_s=MAP_RENDER_TIMEOUT_S
     )
     logger.info("communities map: %d paths after %.2f s", count, time.monotonic() - started)
@@ -82,22 +76,8 @@ def test_click_a_community_on_the_map_shows_its_detail_offline(
     assert "改造状态" in frame.locator(".renov-legend").inner_text()
     assert page.get_by_text(f"显示 {expected_community_paths} / 共").count() == 1
 
-    page.wait_for_timeout(1_000)  # the frame settles to its final size (paths move)
-    paths = frame.locator("path.leaflet-interactive")
+    target = hover_a_path(page, frame, pick_js=_CLICKABLE_PATH_JS)
     tip = frame.locator(".renov-tip")
-    for attempt in range(3):
-        index = paths.evaluate_all(_CLICKABLE_PATH_JS)
-        assert index >= 0, "no community path can be clicked"
-        target = paths.nth(index)
-        try:
-            target.hover(timeout=5_000)
-            tip.wait_for(timeout=5_000)
-            break
-        except PlaywrightTimeoutError:
-            logger.info("community path %d moved (attempt %d); looking again", index, attempt)
-            page.wait_for_timeout(1_000)
-    else:
-        pytest.fail("could not hover a community on the map", pytrace=False)
     name = tip.locator("b").inner_text()
     assert name
     clicked = time.monotonic()
@@ -114,17 +94,6 @@ def test_click_a_community_on_the_map_shows_its_detail_offline(
         assert time.monotonic() < deadline, "the selection was not drawn"
         page.wait_for_timeout(100)
 
-    page.mouse.move(2, 2)  # no tooltip in the picture
-    page.wait_for_timeout(500)
     assert refused == []
     assert any(u.endswith("/app/static/leaflet/leaflet.js") for u in requested)
-
-    page.set_viewport_size(SCREENSHOT_VIEWPORT)
-    page.wait_for_timeout(1_500)
-    shot = tmp_path / "communities.png"
-    page.screenshot(path=str(shot))
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("RENOV_UPDATE_SCREENSHOTS") == "1":
-        target_file = ROOT / "screenshots" / "communities.png"
-        target_file.parent.mkdir(exist_ok=True)
-        shutil.copyfile(shot, target_file)
+    save_screenshot(page, tmp_path, "communities.png", viewport=SCREENSHOT_VIEWPORT)

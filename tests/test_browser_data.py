@@ -11,7 +11,6 @@ validation report, before the import is confirmed).
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 import time
@@ -24,14 +23,7 @@ import pytest
 from shapely.geometry import MultiPolygon, Polygon, box
 
 from tests import badfiles as bf
-from tests.test_browser import (  # noqa: F401  (fixtures used by name)
-    MAP_RENDER_TIMEOUT_S,
-    ROOT,
-    _wait_for_map_frame,
-    app_url,
-    browser_page,
-    workspace_copy,
-)
+from tests.browser_support import MAP_RENDER_TIMEOUT_S, save_screenshot, wait_for_map_frame
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -93,9 +85,9 @@ def _commit_user_name(page: Page) -> None:
 
 
 def test_upload_validate_import_and_download_a_shapefile_offline(
-    app_url: str,  # noqa: F811
-    workspace_copy: Path,  # noqa: F811
-    browser_page: tuple[Page, list[str], list[str]],  # noqa: F811
+    app_url: str,
+    workspace_copy: Path,
+    browser_page: tuple[Page, list[str], list[str]],
     tmp_path: Path,
 ) -> None:
     from gislib.io.export import read_shapefile_zip
@@ -115,22 +107,13 @@ def test_upload_validate_import_and_download_a_shapefile_offline(
     logger.info("validation report after %.2f s", time.monotonic() - started)
     assert page.get_by_text(UPLOAD_NAME).count() >= 1
     # The preview draws the four records (counties and urban areas are background).
-    frame, count = _wait_for_map_frame(page, minimum=4, timeout_s=MAP_RENDER_TIMEOUT_S)
+    frame, count = wait_for_map_frame(page, minimum=4, timeout_s=MAP_RENDER_TIMEOUT_S)
     assert count == 4
     assert "待导入的老旧小区（4 条）" in frame.locator(".renov-legend").inner_text()
     # Nothing is written before the confirmation.
     assert open_workspace(workspace_copy).ids("communities") == before
 
-    page.mouse.move(2, 2)
-    page.set_viewport_size(SCREENSHOT_VIEWPORT)
-    page.wait_for_timeout(1_500)
-    shot = tmp_path / "data.png"
-    page.screenshot(path=str(shot))
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("RENOV_UPDATE_SCREENSHOTS") == "1":
-        target = ROOT / "screenshots" / "data.png"
-        target.parent.mkdir(exist_ok=True)
-        shutil.copyfile(shot, target)
+    save_screenshot(page, tmp_path, "data.png", viewport=SCREENSHOT_VIEWPORT)
 
     confirm = page.get_by_role("button", name=re.compile("确认导入 4 条记录"))
     confirm.wait_for()

@@ -1,6 +1,6 @@
 """The overview page in headless Chromium: the year's map offline, a year change keeps the view.
 
-Uses the server, browser and workspace fixtures of :mod:`tests.test_browser`
+Uses the server, browser and workspace fixtures of tests/conftest.py
 (every request to another host than 127.0.0.1 is refused and recorded). The
 map is read through Leaflet itself (``window.map`` in the component frame):
 the communities are counted by the colour the year gave them, so the check
@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,14 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.test_browser import (  # noqa: F401  (fixtures used by name)
-    MAP_RENDER_TIMEOUT_S,
-    ROOT,
-    VIEWPORT,
-    app_url,
-    browser_page,
-    workspace_copy,
-)
+from tests.browser_support import MAP_RENDER_TIMEOUT_S, VIEWPORT, save_screenshot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Frame, Page
@@ -140,9 +131,9 @@ def expected_fills(workspace: Path, year: int, *, county: str | None = None) -> 
 
 
 def test_overview_map_colours_every_community_for_the_year_offline(
-    app_url: str,  # noqa: F811
-    workspace_copy: Path,  # noqa: F811
-    browser_page: tuple[Page, list[str], list[str]],  # noqa: F811
+    app_url: str,
+    workspace_copy: Path,
+    browser_page: tuple[Page, list[str], list[str]],
     tmp_path: Path,
 ) -> None:
     page, refused, requested = browser_page
@@ -174,13 +165,7 @@ def test_overview_map_colours_every_community_for_the_year_offline(
     assert box is not None
     assert box["y"] + box["height"] <= VIEWPORT["height"]
 
-    shot = tmp_path / "overview.png"
-    page.screenshot(path=str(shot))
-    assert shot.stat().st_size > 10_000
-    if os.environ.get("RENOV_UPDATE_SCREENSHOTS") == "1":
-        target = ROOT / "screenshots" / "overview.png"
-        target.parent.mkdir(exist_ok=True)
-        shutil.copyfile(shot, target)
+    save_screenshot(page, tmp_path, "overview.png", viewport=VIEWPORT)
 
 
 def click_year(page: Page, year: int) -> None:
@@ -188,9 +173,9 @@ def click_year(page: Page, year: int) -> None:
 
 
 def test_a_year_change_recolours_the_map_and_keeps_the_view(
-    app_url: str,  # noqa: F811
-    workspace_copy: Path,  # noqa: F811
-    browser_page: tuple[Page, list[str], list[str]],  # noqa: F811
+    app_url: str,
+    workspace_copy: Path,
+    browser_page: tuple[Page, list[str], list[str]],
 ) -> None:
     page, refused, _ = browser_page
     first = default_year()
@@ -214,9 +199,9 @@ def test_a_year_change_recolours_the_map_and_keeps_the_view(
 
 
 def test_clicking_a_county_opens_it_and_whole_city_goes_back(
-    app_url: str,  # noqa: F811
-    workspace_copy: Path,  # noqa: F811
-    browser_page: tuple[Page, list[str], list[str]],  # noqa: F811
+    app_url: str,
+    workspace_copy: Path,
+    browser_page: tuple[Page, list[str], list[str]],
 ) -> None:
     page, refused, _ = browser_page
     year = default_year()
