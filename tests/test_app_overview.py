@@ -221,7 +221,7 @@ def test_the_page_switches_to_english(monkeypatch: pytest.MonkeyPatch, sample_co
     at.session_state["lang"] = "en"  # what the sidebar language switch sets
     at.run()
     assert not at.exception
-    assert at.subheader[0].value == "Yangjiang old-community renovation · Overview"
+    assert at.subheader[0].value == "Yangjiang renovation · Overview"
     assert [m.label for m in at.metric][:2] == ["Communities", "Households"]
     assert "Investment estimate (100M yuan)" in [m.label for m in at.metric]
     assert at.table[0].value.index.tolist()[-1] == "Whole city"

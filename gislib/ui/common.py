@@ -149,6 +149,22 @@ def show_error(exc: GislibError) -> None:
     st.error(str(exc), icon=":material/error:")
 
 
+def open_page(zh: str, en: str) -> WorkspaceRef | None:
+    """Start a page: its title, the open workspace and the status bar.
+
+    Returns None (after showing why) when the workspace cannot be opened; the
+    page then draws nothing else.
+    """
+    st.subheader(t(f"阳江市城镇老旧小区改造 · {zh}", f"Yangjiang renovation · {en}"))
+    try:
+        ref = current_workspace()
+    except GislibError as exc:
+        show_error(exc)
+        return None
+    status_bar(ref)
+    return ref
+
+
 #: Session key of the interface language.
 LANG_KEY = "lang"
 

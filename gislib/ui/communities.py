@@ -270,13 +270,9 @@ def _status_label(status: str) -> str:
 
 def render() -> None:
     """Draw the communities page."""
-    st.subheader(common.t("阳江市城镇老旧小区改造 · 小区", "Yangjiang renovation · Communities"))
-    try:
-        ref = common.current_workspace()
-    except GislibError as exc:
-        common.show_error(exc)
+    ref = common.open_page("小区", "Communities")
+    if ref is None:
         return
-    common.status_bar(ref)
     user = common.current_user()
     basemap = common.basemap_choice()
     try:

@@ -621,13 +621,9 @@ def _export_section(ref: common.WorkspaceRef) -> None:
 
 def render() -> None:
     """Draw the data exchange page."""
-    st.subheader(t("阳江市城镇老旧小区改造 · 数据交换", "Yangjiang renovation · data exchange"))
-    try:
-        ref = common.current_workspace()
-    except GislibError as exc:
-        common.show_error(exc)
+    ref = common.open_page("数据交换", "data exchange")
+    if ref is None:
         return
-    common.status_bar(ref)
     basemap = common.basemap_choice()
     user = common.current_user()
     imports, exports = st.tabs([t("导入", "Import"), t("导出", "Export")])

@@ -281,13 +281,9 @@ def _on_map_click() -> None:
 
 def render() -> None:
     """Draw the eligibility page."""
-    st.subheader(t("阳江市城镇老旧小区改造 · 资格审查", "Yangjiang renovation · eligibility"))
-    try:
-        ref = common.current_workspace()
-    except GislibError as exc:
-        common.show_error(exc)
+    ref = common.open_page("资格审查", "eligibility")
+    if ref is None:
         return
-    common.status_bar(ref)
     basemap = common.basemap_choice()
 
     top = st.columns([1.3, 0.75, 0.75, 0.75, 0.75, 1.1], vertical_alignment="bottom")

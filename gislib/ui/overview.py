@@ -450,15 +450,9 @@ def render() -> None:
 
 
 def _render() -> None:
-    st.subheader(
-        common.t("阳江市城镇老旧小区改造 · 总览", "Yangjiang old-community renovation · Overview")
-    )
-    try:
-        ref = common.current_workspace()
-    except GislibError as exc:
-        common.show_error(exc)
+    ref = common.open_page("总览", "Overview")
+    if ref is None:
         return
-    common.status_bar(ref)
     basemap = common.basemap_choice()
     try:
         loaded = _load(ref)
