@@ -48,6 +48,7 @@ __all__ = [
     "ASSET_BASE_URL",
     "BASEMAP_LABELS",
     "BASEMAP_NAMES",
+    "BATCH_COLOURS",
     "CANVAS_MIN_FEATURES",
     "CHOROPLETH_COLOURS",
     "CHOROPLETH_ZERO_COLOUR",
@@ -78,6 +79,8 @@ __all__ = [
     "StatusColouring",
     "asset_base_url",
     "base_map",
+    "batch_colours",
+    "batch_map",
     "class_breaks",
     "clicked_feature_id",
     "community_layers",
@@ -3310,3 +3313,166 @@ def community_statuses(
         )
     )
     return StatusColouring(group=group, counts=counts)
+
+
+# ---------------------------------------------------------------------------
+# EPC batch map: the communities of one county and year coloured by contract
+# batch (gislib.bundling), so a planner sees each batch's extent and can click
+# a community to move it.
+
+#: Batch colours, cycled (qualitative, distinguishable side by side; Tableau 10
+#: order). Unassigned communities are drawn in :data:`OTHER_COLOUR`.
+BATCH_COLOURS: tuple[str, ...] = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#17becf",
+)  # fmt: skip
+_BATCH_TIP_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("community_id", "编号", "id"),
+    ("street", "街道", "street"),
+    ("households", "户数", "households"),
+    ("investment", "投资估算（元）", "investment (yuan, estimate)"),
+)
+_UNASSIGNED_LABEL = ("未分入批次", "not in a batch")
+
+
+def batch_colours(batch_ids: Sequence[str]) -> dict[str, str]:
+    """A colour per batch id, in the order given (cycling :data:`BATCH_COLOURS`).
+
+    Examples
+    --------
+    >>> batch_colours(["B01", "B02"])["B02"]
+    '#f28e2b'
+    """
+    unique = list(dict.fromkeys(str(b) for b in batch_ids))
+    return {b: BATCH_COLOURS[i % len(BATCH_COLOURS)] for i, b in enumerate(unique)}
+
+
+def batch_map(
+    communities: gpd.GeoDataFrame,
+    *,
+    counties: gpd.GeoDataFrame,
+    batch_column: str = "batch_id",
+    selected: str | None = None,
+    asset_base_url: str = ASSET_BASE_URL,
+    simplify_m: float = DISPLAY_SIMPLIFY_M,
+    basemap: Basemap | str = "none",
+    lang: str = "zh",
+) -> folium.Map:
+    """Communities coloured by EPC batch, with a legend of batches and their sizes.
+
+    Parameters
+    ----------
+    communities : GeoDataFrame
+        The communities to draw (EPSG:4490) with ``community_id``, ``name``
+        and ``batch_column`` (a batch id, or missing / empty for a community
+        not in a batch); ``street``, ``households`` and ``investment`` (元)
+        are shown in the tooltip when present.
+    counties : GeoDataFrame
+        The ``counties`` layer (EPSG:4490), a plain background.
+    batch_column : str
+        The column holding the batch id.
+    selected : str, optional
+        A community id drawn with a heavy outline (the one being moved).
+    asset_base_url : str
+        Where the browser finds Leaflet; see :func:`base_map`.
+    simplify_m : float
+        Display simplification in metres (EPSG:4546).
+    basemap : Basemap or str
+        Tiles under the data (:class:`Basemap`).
+    lang : {"zh", "en"}
+        Language of the legend and tooltips.
+
+    Returns
+    -------
+    folium.Map
+        A click on a community returns its ``community_id``
+        (:func:`clicked_feature_id`).
+
+    Raises
+    ------
+    CRSError, SchemaError
+        A layer has no CRS or lacks ``community_id``, ``name`` or the batch column.
+    """
+    from gislib.i18n import tr
+
+    missing = [c for c in ("community_id", "name", batch_column) if c not in communities.columns]
+    if missing:
+        raise SchemaError(f"小区图层缺少字段 {missing} / the communities lack columns {missing}")
+    batches = communities[batch_column].astype("string").fillna("").str.strip()
+    colours = batch_colours(sorted(b for b in batches.unique() if b))
+    keep = ["community_id", "name", batch_column]
+    keep += [c for c, _zh, _en in _BATCH_TIP_FIELDS if c in communities.columns and c not in keep]
+    shown = display_frame(
+        communities.assign(**{batch_column: batches}),
+        columns=keep,
+        simplify_m=simplify_m,
+        basemap=basemap,
+    )
+    tips = []
+    for _, rec in shown.iterrows():
+        batch = rec[batch_column] or tr(*_UNASSIGNED_LABEL, lang)
+        rows: list[tuple[str, Any]] = [(tr("批次", "batch", lang), batch)]
+        rows += [
+            (tr(zh, en, lang), _number_text(rec[col]) if col == "investment" else rec[col])
+            for col, zh, en in _BATCH_TIP_FIELDS
+            if col in shown.columns
+        ]
+        tips.append(_tooltip(str(rec["name"]), rows))
+    data = _community_features(shown, tips)
+    for feature, batch in zip(data["features"], shown[batch_column], strict=True):
+        feature["properties"]["batch_id"] = batch
+
+    m = base_map(
+        bounds=_map_bounds(shown, counties),
+        asset_base_url=asset_base_url,
+        fit_padding_px=_FIT_PADDING_PX,
+        basemap=basemap,
+    )
+    m.add_child(_FocusWithoutScroll())
+    county_layer(
+        counties,
+        name=tr("区县边界", "counties", lang),
+        simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M),
+        interactive=False,
+        basemap=basemap,
+    ).add_to(m)
+
+    def style(feature: dict[str, Any]) -> dict[str, Any]:
+        props = feature["properties"]
+        colour = colours.get(str(props.get("batch_id")), OTHER_COLOUR)
+        chosen = selected is not None and str(props.get("community_id")) == str(selected)
+        return {
+            "color": SELECTED_COLOUR if chosen else colour,
+            "weight": 4 if chosen else 1.5,
+            "fillColor": colour,
+            "fillOpacity": _STATUS_FILL_OPACITY,
+        }
+
+    folium.GeoJson(
+        data,
+        name=tr("小区（按批次）", "communities by batch", lang),
+        style_function=style,
+        highlight_function=_constant_style({"weight": 4, "fillOpacity": 0.9}),
+        on_each_feature=_BIND_TOOLTIP,
+        control=False,
+    ).add_to(m)
+    counts = batches[batches != ""].value_counts()
+    entries = [
+        (f"{batch}  {int(counts.get(batch, 0))} {tr('个', '', lang)}".rstrip(), colour, "fill")
+        for batch, colour in colours.items()
+    ]
+    unassigned = int((batches == "").sum())
+    if unassigned:
+        label = tr(*_UNASSIGNED_LABEL, lang)
+        entries.append((f"{label}  {unassigned}", OTHER_COLOUR, "fill"))
+    Legend(
+        tr("EPC 打包批次", "EPC batches", lang), entries, columns=2 if len(entries) > 8 else 1
+    ).add_to(m)
+    return m
+
+
+def _number_text(value: Any) -> str | None:
+    """A money figure with thousands separators (the tooltip shows it as text)."""
+    if value is None or pd.isna(value):
+        return None
+    return f"{float(value):,.0f}"

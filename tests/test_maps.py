@@ -1170,3 +1170,51 @@ def test_community_statuses_colour_by_status_and_grey_the_rest(overview, statuse
 def test_community_statuses_need_the_status_columns(overview, statuses):
     with pytest.raises(SchemaError, match="plan_year"):
         maps.community_statuses(overview, statuses.drop(columns="plan_year"), year=2023)
+
+
+# ---------------------------------------------------------------------------
+# EPC batch map
+
+
+def test_batch_colours_follow_the_order_given_and_cycle():
+    ids = [f"B{i:02d}" for i in range(1, len(maps.BATCH_COLOURS) + 2)]
+    colours = maps.batch_colours(ids)
+    assert colours["B01"] == maps.BATCH_COLOURS[0]
+    assert colours["B02"] == maps.BATCH_COLOURS[1]
+    assert colours[ids[-1]] == maps.BATCH_COLOURS[0]  # the eleventh batch cycles back
+    assert maps.batch_colours(["B02", "B01", "B02"]) == {
+        "B02": maps.BATCH_COLOURS[0],
+        "B01": maps.BATCH_COLOURS[1],
+    }
+
+
+def test_batch_map_colours_each_community_by_its_batch_offline(counties, communities):
+    frame = communities.assign(
+        batch_id=["B01", "B01", None], investment=[5_200_000.0, 3_100_000.0, np.nan]
+    )
+    m = maps.batch_map(frame, counties=counties, selected="C2")
+    page = maps.map_html(m)
+    assert sorted(_asset_urls(page)) == [
+        "/app/static/leaflet/leaflet.css",
+        "/app/static/leaflet/leaflet.js",
+    ]
+    assert MALICIOUS not in page
+    (legend,) = [c for c in m._children.values() if isinstance(c, maps.Legend)]
+    assert "EPC 打包批次" in legend.html
+    assert "B01  2 个" in legend.html and "未分入批次  1" in legend.html
+    layer = _geojson_layers(m)[-1]
+    features = layer.data["features"]
+    assert [f["properties"]["batch_id"] for f in features] == ["B01", "B01", ""]
+    assert "5,200,000" in features[0]["properties"]["tip"]
+    styles = [layer.style_function(f) for f in features]
+    assert styles[0]["fillColor"] == styles[1]["fillColor"] == maps.BATCH_COLOURS[0]
+    assert styles[2]["fillColor"] == maps.OTHER_COLOUR
+    assert styles[1]["weight"] > styles[0]["weight"]  # the selected community stands out
+    english = maps.batch_map(frame, counties=counties, lang="en")
+    (legend,) = [c for c in english._children.values() if isinstance(c, maps.Legend)]
+    assert "EPC batches" in legend.html and "not in a batch  1" in legend.html
+
+
+def test_batch_map_needs_the_batch_column(counties, communities):
+    with pytest.raises(SchemaError, match="batch_id"):
+        maps.batch_map(communities, counties=counties)
