@@ -13,7 +13,7 @@ Shares are fractions 0-1; distances are metres (measured in EPSG:4546).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
@@ -22,11 +22,15 @@ from gislib._toml import TableReader, read_toml
 from gislib.schema import MANAGEMENT_CHOICES, Network
 
 __all__ = [
+    "PRIORITY_COMPONENTS",
     "BuildYearRule",
+    "BundlingPolicy",
+    "Capacity",
     "Deficiencies",
     "DeficiencyRule",
     "ExpropriationRule",
     "ManagementRule",
+    "PlanningPolicy",
     "Policy",
     "Rule",
     "Rules",
@@ -142,6 +146,97 @@ class Deficiencies:
     waterlogging_depth_m: float = 0.15
 
 
+#: Components of a community's priority score (:func:`gislib.scheduling.priority_scores`),
+#: each weighted in ``[planning.priority_weights]``.
+PRIORITY_COMPONENTS: tuple[str, ...] = (
+    "age",
+    "deficiency",
+    "waterlogging",
+    "households",
+    "willingness",
+)
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What one year of the programme can take on; ``None`` means no limit of that kind.
+
+    Attributes
+    ----------
+    households : int or None
+        Households a year's plan may hold at most.
+    budget_yuan : float or None
+        Estimated investment (元) a year's plan may hold at most.
+    """
+
+    households: int | None = None
+    budget_yuan: float | None = None
+
+    @property
+    def is_set(self) -> bool:
+        """Whether any limit is set."""
+        return self.households is not None or self.budget_yuan is not None
+
+
+@dataclass(frozen=True)
+class PlanningPolicy:
+    """The annual plan's rules (四（二）、四（三）) and the scheduler's priority weights.
+
+    Attributes
+    ----------
+    section : str
+        Section of the plan.
+    pilots : tuple of str
+        The pilot communities fixed in the first year, by id or exact name.
+    first_year_task : int
+        Communities besides the pilots the first year's plan must hold at least
+        (the subsidised task).
+    capacity : Capacity
+        Default yearly capacity (households and/or budget 元).
+    priority_weights : Mapping[str, float]
+        Weight (>= 0) of each of :data:`PRIORITY_COMPONENTS`; not all zero.
+    """
+
+    section: str = ""
+    pilots: tuple[str, ...] = ()
+    first_year_task: int = 0
+    capacity: Capacity = field(default_factory=Capacity)
+    priority_weights: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType(dict.fromkeys(PRIORITY_COMPONENTS, 1.0))
+    )
+
+
+@dataclass(frozen=True)
+class BundlingPolicy:
+    """How communities are bundled into EPC contract batches (九（四）).
+
+    Attributes
+    ----------
+    section : str
+        Section of the plan.
+    distance_band_m : float
+        Communities within this distance (m, EPSG:4546) of each other count as
+        contiguous (成片).
+    public_tender_threshold : float
+        Construction contracts of this estimated value (元) or more must be
+        publicly tendered.
+    min_investment, max_investment : float or None
+        Bounds on a batch's estimated investment (元); ``None`` when not set.
+    min_households, max_households, min_communities, max_communities : int or None
+        Bounds on a batch's households and communities; ``None`` when not set.
+    """
+
+    section: str = ""
+    distance_band_m: float = 300.0
+    public_tender_threshold: float = 4_000_000.0
+    min_investment: float | None = None
+    max_investment: float | None = None
+    min_households: int | None = None
+    max_households: int | None = None
+    min_communities: int | None = None
+    max_communities: int | None = None
+
+
 @dataclass(frozen=True)
 class Policy:
     """A city's renovation policy, loaded from a file by :func:`load_policy`.
@@ -161,6 +256,10 @@ class Policy:
         a community.
     source : str
         The file it was read from.
+    planning : PlanningPolicy
+        Pilots, first-year task, yearly capacity and priority weights.
+    bundling : BundlingPolicy
+        EPC batch rules.
     """
 
     id: str
@@ -173,6 +272,8 @@ class Policy:
     deficiencies: Deficiencies
     reach_m: Mapping[str, float]
     source: str
+    planning: PlanningPolicy = field(default_factory=PlanningPolicy)
+    bundling: BundlingPolicy = field(default_factory=BundlingPolicy)
 
     @property
     def years(self) -> range:
@@ -262,6 +363,92 @@ def _rules(reader: TableReader) -> Rules:
     )
 
 
+def _optional(reader: TableReader, key: str, kind: type[T], *, expected: str) -> T | None:
+    """A key that may be left out (meaning: not set); when present it must be > 0."""
+    if key not in reader.table:
+        reader.used.add(key)
+        return None
+    value = reader.get(key, kind, expected=expected)
+    if value <= 0:  # type: ignore[operator]
+        raise reader.fail(key, value, expected)
+    return value
+
+
+def _ordered(
+    reader: TableReader, low: str, high: str, values: Mapping[str, float | int | None]
+) -> None:
+    lo, hi = values[low], values[high]
+    if lo is not None and hi is not None and lo > hi:
+        raise reader.fail(high, hi, f"不小于 {low}（{lo}）/ at least {low}")
+
+
+def _planning(reader: TableReader) -> PlanningPolicy:
+    section = reader.get("section", str, expected='方案章节，如 "四" / a plan section')
+    pilots = reader.get(
+        "pilots", list, expected="试点小区名称或编号的列表 / a list of names or ids"
+    )
+    if not all(isinstance(p, str) and p.strip() for p in pilots):
+        raise reader.fail("pilots", pilots, "非空文字的列表 / a list of non-empty strings")
+    task = reader.get("first_year_task", int, expected="非负整数 / a whole number >= 0")
+    if task < 0:
+        raise reader.fail("first_year_task", task, "非负整数 / a whole number >= 0")
+    households = _optional(
+        reader, "yearly_households", int, expected="正整数（户）/ a positive number of households"
+    )
+    budget = _optional(
+        reader, "yearly_budget_yuan", float, expected="正数（元）/ a positive amount in yuan"
+    )
+    we = reader.sub("priority_weights")
+    weights = {}
+    for name in PRIORITY_COMPONENTS:
+        weight = we.get(name, float, expected="非负数 / a number >= 0")
+        if weight < 0:
+            raise we.fail(name, weight, "非负数 / a number >= 0")
+        weights[name] = weight
+    if not any(weights.values()):
+        raise we.fail(PRIORITY_COMPONENTS[0], 0.0, "至少一个权重大于 0 / at least one weight > 0")
+    we.done()
+    reader.done()
+    return PlanningPolicy(
+        section=section,
+        pilots=tuple(p.strip() for p in pilots),
+        first_year_task=task,
+        capacity=Capacity(households=households, budget_yuan=budget),
+        priority_weights=MappingProxyType(weights),
+    )
+
+
+def _bundling(reader: TableReader) -> BundlingPolicy:
+    section = reader.get("section", str, expected='方案章节，如 "九（四）" / a plan section')
+    band = reader.positive("distance_band_m")
+    tender = reader.positive("public_tender_threshold")
+    money = "正数（元）/ a positive amount in yuan"
+    count = "正整数 / a positive whole number"
+    bounds: dict[str, float | None] = {
+        "min_investment": _optional(reader, "min_investment", float, expected=money),
+        "max_investment": _optional(reader, "max_investment", float, expected=money),
+    }
+    counts: dict[str, int | None] = {
+        key: _optional(reader, key, int, expected=count)
+        for key in ("min_households", "max_households", "min_communities", "max_communities")
+    }
+    _ordered(reader, "min_investment", "max_investment", bounds)
+    _ordered(reader, "min_households", "max_households", counts)
+    _ordered(reader, "min_communities", "max_communities", counts)
+    reader.done()
+    return BundlingPolicy(
+        section=section,
+        distance_band_m=band,
+        public_tender_threshold=tender,
+        min_investment=bounds["min_investment"],
+        max_investment=bounds["max_investment"],
+        min_households=counts["min_households"],
+        max_households=counts["max_households"],
+        min_communities=counts["min_communities"],
+        max_communities=counts["max_communities"],
+    )
+
+
 def load_policy(path: Path | str | None = None) -> Policy:
     """Load and validate a policy file.
 
@@ -320,6 +507,8 @@ def load_policy(path: Path | str | None = None) -> Policy:
     reach_m = {str(n): reach.positive(str(n)) for n in Network}
     reach.done()
     networks.done()
+    planning = _planning(top.sub("planning"))
+    bundling = _bundling(top.sub("bundling"))
     top.done()
     return Policy(
         **ident,
@@ -329,4 +518,6 @@ def load_policy(path: Path | str | None = None) -> Policy:
         deficiencies=deficiencies,
         reach_m=MappingProxyType(reach_m),
         source=str(path),
+        planning=planning,
+        bundling=bundling,
     )

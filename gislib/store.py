@@ -3,9 +3,10 @@
 A workspace holds the layers of :mod:`gislib.schema` (in CGCS2000,
 EPSG:4490), the rasters (GeoPackage 2D gridded coverage, Float32), a
 ``workspace_meta`` table (title, whether the data is the synthetic sample) and
-an ``audit_log``. Every change is one SQLite transaction that also writes its
+an ``audit_log`` and ``snapshots`` (decisions frozen as they were made, JSON;
+created on the first save in a workspace made before it existed). Every change is one SQLite transaction that also writes its
 audit row (who, when, what, before, after); if anything fails, nothing is
-written. ``status_events`` and ``audit_log`` are append-only: triggers in the
+written. ``status_events``, ``audit_log`` and ``snapshots`` are append-only: triggers in the
 file refuse updates and deletes, whoever opens it. Editable records carry a
 ``version``; an edit based on an older version raises
 :class:`~gislib.errors.StaleEditError` instead of overwriting someone else's
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -51,6 +53,8 @@ from gislib.schema import LAYERS, STORAGE_CRS, Layer, layer_schema
 __all__ = [
     "AUDIT_TABLE",
     "META_TABLE",
+    "SNAPSHOT_COLUMNS",
+    "SNAPSHOT_TABLE",
     "AppendResult",
     "GeoPackageWorkspace",
     "LayerInfo",
@@ -68,6 +72,10 @@ logger = logging.getLogger(__name__)
 
 AUDIT_TABLE = "audit_log"
 META_TABLE = "workspace_meta"
+#: Append-only table of frozen decisions (a year's plan, verdicts, batches) as JSON.
+SNAPSHOT_TABLE = "snapshots"
+#: Columns of :meth:`Workspace.snapshots` (the payload is read with :meth:`Workspace.load_snapshot`).
+SNAPSHOT_COLUMNS: tuple[str, ...] = ("snapshot_id", "kind", "year", "name", "created_at", "user")
 #: Schema version of the workspace file written by this module.
 WORKSPACE_FORMAT = "1"
 _STORAGE_SRS_ID = 4490
@@ -215,6 +223,20 @@ class Workspace(ABC):
     @abstractmethod
     def audit_log(self, *, layer: str | None = None, record_id: str | None = None) -> pd.DataFrame:
         """The audit rows, oldest first."""
+
+    @abstractmethod
+    def save_snapshot(
+        self, *, kind: str, year: int | None, name: str, payload: Mapping[str, Any], user: str
+    ) -> int:
+        """Freeze a decision (JSON payload) in the append-only snapshots; return its id."""
+
+    @abstractmethod
+    def snapshots(self, *, kind: str | None = None, year: int | None = None) -> pd.DataFrame:
+        """The stored snapshots (without payload), oldest first."""
+
+    @abstractmethod
+    def load_snapshot(self, snapshot_id: int) -> dict[str, Any]:
+        """One snapshot with its payload."""
 
     @abstractmethod
     def raster_names(self) -> list[str]:
@@ -494,6 +516,52 @@ def _write_raster(path: Path, name: str, spec: RasterSpec) -> None:
         )
 
 
+def _create_snapshot_table(conn: sqlite3.Connection) -> None:
+    """Create the append-only snapshots table and its triggers if missing (idempotent)."""
+    conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {SNAPSHOT_TABLE} (
+            snapshot_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            year INTEGER,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            user TEXT NOT NULL,
+            payload TEXT NOT NULL)"""
+    )
+    for op in ("UPDATE", "DELETE"):
+        conn.execute(
+            f"CREATE TRIGGER IF NOT EXISTS {SNAPSHOT_TABLE}_no_{op.lower()} BEFORE {op} ON "
+            f"{SNAPSHOT_TABLE} BEGIN SELECT RAISE(ABORT, '{SNAPSHOT_TABLE} is append-only'); END"
+        )
+
+
+def _jsonable(value: Any, where: str) -> Any:
+    """``value`` as plain JSON types (NaN/NA -> null, dates -> ISO text), or a SchemaError."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        items = sorted(value, key=str) if isinstance(value, (set, frozenset)) else list(value)
+        return [_jsonable(v, f"{where}[{i}]") for i, v in enumerate(items)]
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, (dt.date, pd.Timestamp)):
+        return None if pd.isna(value) else value.isoformat()
+    if isinstance(value, shapely.Geometry):
+        return value.wkt
+    if pd.api.types.is_scalar(value) and pd.isna(value):
+        return None
+    raise SchemaError(
+        f"快照内容 {where} 的值 {value!r}（{type(value).__name__}）无法保存为 JSON，请转换为文字或数字 / "
+        f"snapshot payload {where} holds a {type(value).__name__}, which is not JSON: convert it"
+    )
+
+
 def _create_support_tables(conn: sqlite3.Connection, meta: Mapping[str, str]) -> None:
     conn.execute(f"CREATE TABLE {META_TABLE} (key TEXT PRIMARY KEY NOT NULL, value TEXT)")
     conn.executemany(
@@ -518,6 +586,7 @@ def _create_support_tables(conn: sqlite3.Connection, meta: Mapping[str, str]) ->
                 f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {_quote(table)} "
                 f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
             )
+    _create_snapshot_table(conn)
     for name, schema in LAYERS.items():
         conn.execute(
             f"CREATE UNIQUE INDEX {name}_{schema.id_field}_unique "
@@ -971,6 +1040,153 @@ class GeoPackageWorkspace(Workspace):
             return pd.read_sql_query(
                 f"SELECT * FROM {AUDIT_TABLE}{where} ORDER BY audit_id", conn, params=params
             )
+
+    def save_snapshot(
+        self, *, kind: str, year: int | None, name: str, payload: Mapping[str, Any], user: str
+    ) -> int:
+        """Freeze a decision as it is made: one append-only row with its audit row.
+
+        The table is created on the first save in a workspace made before it
+        existed; a snapshot is never changed or deleted (a newer one is saved).
+
+        Parameters
+        ----------
+        kind : str
+            What is frozen, e.g. ``"year"`` (a year's plan, verdicts and batches).
+        year : int or None
+            The plan year it belongs to.
+        name : str
+            A label shown to users.
+        payload : mapping
+            JSON-ready content (numpy scalars, dates, NaN and shapely
+            geometries are converted: NaN to null, dates to ISO text,
+            geometries to WKT).
+        user : str
+            Who freezes it (audited).
+
+        Returns
+        -------
+        int
+            The snapshot id.
+
+        Raises
+        ------
+        SchemaError
+            No user, kind or name, or a payload value that is not JSON; nothing
+            is written.
+
+        Examples
+        --------
+        >>> ws.save_snapshot(kind="year", year=2023, name="2023年度计划", payload={}, user="张工")  # doctest: +SKIP
+        1
+        """
+        if not user or not kind or not name:
+            raise SchemaError(
+                "保存快照需要填写类型、名称和操作人 / a snapshot needs a kind, a name and a user"
+            )
+        text = json.dumps(_jsonable(payload, "payload"), ensure_ascii=False, allow_nan=False)
+        created = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+        with self._transaction() as conn:
+            _create_snapshot_table(conn)
+            cur = conn.execute(
+                f"INSERT INTO {SNAPSHOT_TABLE} (kind, year, name, created_at, user, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, None if year is None else int(year), name, created, user, text),
+            )
+            snapshot_id = int(cur.lastrowid or 0)
+            self._audit(
+                conn,
+                user=user,
+                action="snapshot",
+                layer=SNAPSHOT_TABLE,
+                record_id=str(snapshot_id),
+                before=None,
+                after={
+                    "kind": kind,
+                    "year": year,
+                    "name": name,
+                    "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                },
+                note=name,
+            )
+        logger.info("saved snapshot %d (%s, %s)", snapshot_id, kind, year)
+        return snapshot_id
+
+    def _has_snapshots(self, conn: sqlite3.Connection) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (SNAPSHOT_TABLE,)
+        ).fetchone()
+        return row is not None
+
+    def snapshots(self, *, kind: str | None = None, year: int | None = None) -> pd.DataFrame:
+        """The stored snapshots, oldest first, without their payload.
+
+        Parameters
+        ----------
+        kind : str, optional
+            Only snapshots of this kind.
+        year : int, optional
+            Only snapshots of this year.
+
+        Returns
+        -------
+        DataFrame
+            Columns :data:`SNAPSHOT_COLUMNS` (``year`` as ``Int64``,
+            ``created_at`` ISO text, UTC); empty when there is none (also in a
+            workspace made before snapshots existed).
+        """
+        clauses: list[str] = []
+        params: list[Any] = []
+        if kind is not None:
+            clauses.append("kind = ?")
+            params.append(kind)
+        if year is not None:
+            clauses.append("year = ?")
+            params.append(int(year))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._connect() as conn:
+            if not self._has_snapshots(conn):
+                frame = pd.DataFrame({c: pd.Series(dtype="object") for c in SNAPSHOT_COLUMNS})
+            else:
+                frame = pd.read_sql_query(
+                    f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM {SNAPSHOT_TABLE}{where} "
+                    "ORDER BY snapshot_id",
+                    conn,
+                    params=params,
+                )
+        frame["snapshot_id"] = pd.to_numeric(frame["snapshot_id"]).astype("int64")
+        frame["year"] = pd.to_numeric(frame["year"]).astype("Int64")
+        return frame
+
+    def load_snapshot(self, snapshot_id: int) -> dict[str, Any]:
+        """One snapshot with its payload.
+
+        Returns
+        -------
+        dict
+            The :data:`SNAPSHOT_COLUMNS` values and ``payload`` (the JSON as saved).
+
+        Raises
+        ------
+        SchemaError
+            No snapshot with that id.
+        """
+        with self._connect() as conn:
+            row = None
+            if self._has_snapshots(conn):
+                row = conn.execute(
+                    f"SELECT {', '.join(SNAPSHOT_COLUMNS)}, payload FROM {SNAPSHOT_TABLE} "
+                    "WHERE snapshot_id = ?",
+                    (int(snapshot_id),),
+                ).fetchone()
+        if row is None:
+            raise SchemaError(
+                f"工作区 {self.path} 中没有编号为 {snapshot_id} 的快照 / no snapshot "
+                f"{snapshot_id} in {self.path}"
+            )
+        record: dict[str, Any] = dict(zip(SNAPSHOT_COLUMNS, row[:-1], strict=True))
+        record["payload"] = json.loads(row[-1])
+        return record
 
     def raster_names(self) -> list[str]:
         with self._connect() as conn:

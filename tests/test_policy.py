@@ -9,7 +9,7 @@ import pytest
 
 from gislib.datasets import policy_path
 from gislib.errors import PolicyError
-from gislib.policy import load_policy
+from gislib.policy import PRIORITY_COMPONENTS, load_policy
 
 
 def test_shipped_policy_holds_every_rule_of_the_plan_with_its_section() -> None:
@@ -102,3 +102,62 @@ def test_a_rule_can_be_switched_off_by_another_city(tmp_path: Path) -> None:
         '[rules.management]\nenabled = false\nsection = "三（一）"',
     )
     assert load_policy(path).rules.management.enabled is False
+
+
+def test_shipped_policy_has_the_planning_and_bundling_rules() -> None:
+    policy = load_policy()
+    planning = policy.planning
+    assert planning.pilots == (
+        "江城区荔枝园公租房小区",
+        "江城区神农街公租房小区",
+        "阳春市春城街道龙湾小区",
+    )
+    assert planning.first_year_task == 10
+    assert planning.capacity.households == 8000
+    assert planning.capacity.budget_yuan == 600_000_000.0
+    assert set(planning.priority_weights) == set(PRIORITY_COMPONENTS)
+    assert sum(planning.priority_weights.values()) == pytest.approx(1.0)
+    bundling = policy.bundling
+    assert bundling.distance_band_m == 300.0
+    assert (bundling.min_investment, bundling.max_investment) == (4_000_000.0, 110_000_000.0)
+    assert bundling.public_tender_threshold == 4_000_000.0
+    assert bundling.min_households is None and bundling.max_communities is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        bundling.distance_band_m = 1.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        planning.priority_weights["age"] = 1.0  # type: ignore[index]
+
+
+def test_optional_bundling_bounds_and_capacity_can_be_set_or_left_out(tmp_path: Path) -> None:
+    path = edited(
+        tmp_path,
+        "public_tender_threshold = 4_000_000.0",
+        "public_tender_threshold = 4_000_000.0\nmin_communities = 2\nmax_communities = 8",
+    )
+    bundling = load_policy(path).bundling
+    assert (bundling.min_communities, bundling.max_communities) == (2, 8)
+    path = edited(tmp_path, "yearly_households = 8000\n", "")
+    assert load_policy(path).planning.capacity.households is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("max_investment = 110_000_000.0", "max_investment = 1.0", ("max_investment", "at least")),
+        ("distance_band_m = 300.0", "distance_band_m = 0", ("distance_band_m", "positive")),
+        ("first_year_task = 10", "first_year_task = -1", ("first_year_task",)),
+        ("yearly_households = 8000", "yearly_households = 0", ("yearly_households", "positive")),
+        ("age = 0.30", "age = -1", ("priority_weights.age",)),
+        ("willingness = 0.15", "willingness = 0.15\nheight = 1", ("height", "unknown")),
+        ("[bundling]", "[bundle]", ("bundling", "missing")),
+    ],
+)
+def test_bad_planning_or_bundling_keys_name_the_file_and_the_key(
+    tmp_path: Path, old: str, new: str, words
+) -> None:
+    with pytest.raises(PolicyError) as caught:
+        load_policy(edited(tmp_path, old, new))
+    message = str(caught.value)
+    assert "city.toml" in message
+    for word in words:
+        assert word in message, message

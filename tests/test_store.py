@@ -272,3 +272,77 @@ def test_extra_imported_columns_are_kept(tiny_workspace: Path) -> None:
     comm = ws.read("communities").set_index("community_id")
     assert comm.loc["C9", "原始备注"] == "含违建"
     assert pd.isna(comm.loc["C1", "原始备注"])
+
+
+def test_snapshot_round_trip_with_its_audit_row(tiny_workspace: Path) -> None:
+    import datetime as dt
+
+    ws = open_workspace(tiny_workspace)
+    assert ws.snapshots().empty
+    payload = {
+        "year": np.int64(2023),
+        "share": np.float64(0.5),
+        "missing": float("nan"),
+        "date": dt.date(2023, 1, 2),
+        "ids": ("C1", "C2"),
+    }
+    first = ws.save_snapshot(
+        kind="year", year=2023, name="2023年度计划", payload=payload, user="张工"
+    )
+    second = ws.save_snapshot(kind="batches", year=2024, name="批次", payload={}, user="李工")
+    listed = ws.snapshots()
+    assert listed["snapshot_id"].tolist() == [first, second]
+    assert listed.columns.tolist() == ["snapshot_id", "kind", "year", "name", "created_at", "user"]
+    assert ws.snapshots(kind="year")["snapshot_id"].tolist() == [first]
+    assert ws.snapshots(year=2024)["snapshot_id"].tolist() == [second]
+    loaded = ws.load_snapshot(first)
+    assert loaded["user"] == "张工" and loaded["year"] == 2023
+    assert loaded["payload"] == {
+        "year": 2023,
+        "share": 0.5,
+        "missing": None,
+        "date": "2023-01-02",
+        "ids": ["C1", "C2"],
+    }
+    audit = ws.audit_log(layer="snapshots")
+    assert audit["record_id"].tolist() == [str(first), str(second)]
+    assert set(audit["action"]) == {"snapshot"}
+    with pytest.raises(SchemaError, match="99"):
+        ws.load_snapshot(99)
+
+
+def test_snapshots_are_append_only_and_refuse_non_json(tiny_workspace: Path) -> None:
+    ws = open_workspace(tiny_workspace)
+    ws.save_snapshot(kind="year", year=2021, name="x", payload={"a": 1}, user="张工")
+    with sqlite3.connect(tiny_workspace) as conn:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE snapshots SET payload = '{}'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM snapshots")
+    with pytest.raises(SchemaError, match=r"payload\.bad"):
+        ws.save_snapshot(kind="year", year=2021, name="x", payload={"bad": object()}, user="张工")
+    with pytest.raises(SchemaError, match="user"):
+        ws.save_snapshot(kind="year", year=2021, name="x", payload={}, user="")
+    assert len(ws.snapshots()) == 1
+    assert len(ws.audit_log(layer="snapshots")) == 1
+
+
+def test_a_workspace_made_before_snapshots_opens_and_saves_one(tiny_workspace: Path) -> None:
+    with sqlite3.connect(tiny_workspace) as conn:
+        conn.execute("DROP TRIGGER snapshots_no_update")
+        conn.execute("DROP TRIGGER snapshots_no_delete")
+        conn.execute("DROP TABLE snapshots")
+    before = digest(tiny_workspace)
+    ws = open_workspace(tiny_workspace)
+    assert ws.snapshots().empty
+    assert digest(tiny_workspace) == before  # reading does not create the table
+    snapshot_id = ws.save_snapshot(
+        kind="year", year=2022, name="y", payload={"k": "v"}, user="张工"
+    )
+    assert ws.load_snapshot(snapshot_id)["payload"] == {"k": "v"}
+    with (
+        sqlite3.connect(tiny_workspace) as conn,
+        pytest.raises(sqlite3.IntegrityError, match="append-only"),
+    ):
+        conn.execute("DELETE FROM snapshots")
+    assert len(ws.read("communities")) == 3
