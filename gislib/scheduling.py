@@ -60,6 +60,7 @@ from gislib.schema import COUNTIES, STAGE_STATUS, STAGES
 
 __all__ = [
     "PLANNING_COLUMNS",
+    "PLAN_COLUMN_LABELS",
     "RULE_LABELS",
     "SOURCE_LABELS",
     "SURVEY_SHEETS",
@@ -137,6 +138,27 @@ PLANNING_COLUMNS: tuple[str, ...] = (
     "fail_en",
     "investment",
 )
+
+#: Headers of :meth:`AnnualPlan.to_frame` in an exported table (Chinese / English).
+PLAN_COLUMN_LABELS: dict[str, str] = {
+    "community_id": "小区编号 / id",
+    "year": "计划年度 / plan year",
+    "source": "来源代码 / source",
+    "source_zh": "来源 / source",
+    "locked": "已锁定 / locked",
+    "name": "小区名称 / name",
+    "county_code": "区县代码 / county code",
+    "county": "区县 / county",
+    "street": "街道 / street",
+    "build_year": "建成年份 / year built",
+    "tier": "档次 / tier",
+    "verdict": "审查结论 / verdict",
+    "buildings": "楼栋数 / buildings",
+    "households": "户数 / households",
+    "floor_area_m2": "建筑面积（m²）/ floor area (m²)",
+    "investment": "投资估算（元）/ investment (yuan, estimate)",
+    "score": "优先级得分 / priority score",
+}
 
 _DECLARED_STAGE = "申报"
 _STARTED_STAGE = "施工"

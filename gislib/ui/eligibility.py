@@ -42,7 +42,15 @@ from gislib.store import open_workspace
 from gislib.ui import common
 from gislib.ui.common import t
 
-__all__ = ["COMMUNITY_KEY", "COUNTY_KEY", "MAP_HEIGHT_PX", "MAP_KEY", "render"]
+__all__ = [
+    "COMMUNITY_KEY",
+    "COUNTY_KEY",
+    "MAP_HEIGHT_PX",
+    "MAP_KEY",
+    "CheckedWorkspace",
+    "load_check",
+    "render",
+]
 
 #: Height of the map in pixels (fits a 900 px high window below the controls).
 MAP_HEIGHT_PX = 500
@@ -108,13 +116,19 @@ def _map_layers(path: str, mtime_ns: int) -> dict[str, gpd.GeoDataFrame]:
 
 
 @dataclass(frozen=True)
-class _Loaded:
+class CheckedWorkspace:
+    """A cached check with the policy it ran under and the map layers."""
+
     check: WorkspaceCheck
     policy: Policy
     layers: dict[str, gpd.GeoDataFrame]
 
 
-def _load(ref: common.WorkspaceRef, county: str) -> _Loaded:
+def load_check(ref: common.WorkspaceRef, county: str = "") -> CheckedWorkspace:
+    """The eligibility check of the workspace (one county or, with \"\", the city), cached.
+
+    Shared with the planning and bundling pages, so the check runs once.
+    """
     file = policy_path()
     try:
         policy_mtime = file.stat().st_mtime_ns
@@ -123,7 +137,7 @@ def _load(ref: common.WorkspaceRef, county: str) -> _Loaded:
     path = str(ref.path)
     with st.spinner(t("正在进行资格审查…", "Checking eligibility…")):
         check = _check(path, ref.mtime_ns, county, str(file), policy_mtime)
-    return _Loaded(
+    return CheckedWorkspace(
         check=check,
         policy=_policy(str(file), policy_mtime),
         layers=_map_layers(path, ref.mtime_ns),
@@ -143,7 +157,7 @@ def _label(pair: tuple[str, str]) -> str:
     return pair[1] if _en() else pair[0]
 
 
-def _rule_counts(loaded: _Loaded) -> pd.DataFrame:
+def _rule_counts(loaded: CheckedWorkspace) -> pd.DataFrame:
     table = loaded.check.result.counts_by_failing_rule()
     rules = {r.id: r for r in loaded.policy.rules.all()}
     return pd.DataFrame(
@@ -295,7 +309,7 @@ def render() -> None:
             key=COUNTY_KEY,
         )
     try:
-        loaded = _load(ref, county)
+        loaded = load_check(ref, county)
         summary = loaded.check.result.summary
         names = dict(zip(summary["community_id"], summary["name"], strict=True))
         if st.session_state.get(COMMUNITY_KEY) not in names:
@@ -431,7 +445,7 @@ class _Detail:
     rules: pd.io.formats.style.Styler
 
 
-def _detail(loaded: _Loaded, selection: maps.Selection) -> _Detail:
+def _detail(loaded: CheckedWorkspace, selection: maps.Selection) -> _Detail:
     esc = common.md_escape
     lang = 1 if _en() else 0
     summary = loaded.check.result.summary

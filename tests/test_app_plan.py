@@ -1,0 +1,103 @@
+"""The annual plan page (年度计划) with AppTest, on a copy of the sample workspace.
+
+The page function below is what ``app.py`` runs for this page: the sidebar
+language switch, then the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gislib.ui.common import LANG_KEY
+from gislib.ui.plan import OPS_KEY
+
+TIMEOUT_S = 120
+
+
+def _page() -> None:
+    from gislib.ui import plan
+    from gislib.ui.common import language_switch
+
+    language_switch()
+    plan.render()
+
+
+@pytest.fixture(scope="module")
+def sample_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from gislib.datasets import sample_workspace_path
+
+    target = tmp_path_factory.mktemp("plan-ws") / "ws.gpkg"
+    shutil.copyfile(sample_workspace_path(), target)
+    return target
+
+
+@pytest.fixture
+def page(monkeypatch: pytest.MonkeyPatch, sample_copy: Path) -> AppTest:
+    monkeypatch.setenv("RENOV_WORKSPACE", str(sample_copy))
+    at = AppTest.from_function(_page, default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _ineligible_id(workspace: Path) -> str:
+    from gislib.eligibility import check_workspace
+    from gislib.policy import load_policy
+    from gislib.store import open_workspace
+
+    summary = check_workspace(open_workspace(workspace), policy=load_policy()).result.summary
+    return str(summary.loc[summary["verdict"] == "ineligible", "community_id"].iloc[0])
+
+
+def test_the_recorded_plan_holds_every_rule_and_each_year_is_listed(page: AppTest) -> None:
+    assert page.subheader[0].value == "阳江市城镇老旧小区改造 · 年度计划"
+    summary = page.dataframe[0].value
+    assert summary["年度"].tolist() == ["2021", "2022", "2023", "2024", "2025"]
+    assert summary["违反规则"].sum() == 0
+    assert page.success[0].value.startswith("计划满足全部规则")
+    assert any("各年度均已按进度记录申报" in c.value for c in page.caption)
+    labels = [b.label for b in page.get("download_button")]
+    assert "下载计划表（Excel）" in labels and "下载2025年统计调查表" in labels
+
+
+def test_an_earlier_date_schedules_the_later_years_within_the_rules(page: AppTest) -> None:
+    page.date_input[0].set_value(dt.date(2022, 12, 31)).run()
+    assert not page.exception
+    assert any("排入 2023-2025 年" in c.value for c in page.caption)
+    summary = page.dataframe[0].value
+    assert summary["违反规则"].sum() == 0
+    assert (summary["户数"] <= summary["户数能力"]).all()
+    year_table = page.dataframe[1].value  # the default year shown: 2025
+    assert (year_table["来源"] == "系统建议").any()
+
+
+def test_pinning_an_ineligible_community_is_explained_and_can_be_undone(
+    page: AppTest, sample_copy: Path
+) -> None:
+    cid = _ineligible_id(sample_copy)
+    page.selectbox[0].set_value(cid)
+    page.selectbox[1].set_value("pin")
+    page.selectbox[2].set_value(2025)
+    page.button[0].click().run()  # the form's submit button
+    assert not page.exception
+    assert page.session_state[OPS_KEY] == [("pin", cid, 2025)]
+    assert page.error, "a violation must be shown"
+    assert any(cid.replace("-", "\\-") in m.value and "不符合" in m.value for m in page.markdown)
+    assert page.dataframe[0].value["违反规则"].sum() >= 1
+    undo = next(b for b in page.button if b.label == "撤销全部调整")
+    undo.click().run()
+    assert page.session_state[OPS_KEY] == []
+    assert page.success[0].value.startswith("计划满足全部规则")
+
+
+def test_the_page_switches_to_english(page: AppTest) -> None:
+    page.radio(key=LANG_KEY).set_value("en").run()
+    assert not page.exception
+    assert page.subheader[0].value == "Yangjiang renovation · annual plan"
+    assert page.dataframe[0].value.columns[0] == "Year"
+    assert page.success[0].value.startswith("The plan holds every rule")
