@@ -11,6 +11,7 @@ the CLI.
 from __future__ import annotations
 
 __all__ = [
+    "BundlingError",
     "CRSError",
     "ConfigError",
     "ExportError",
@@ -100,3 +101,7 @@ class StaleEditError(GislibError, RuntimeError):
 
 class PolicyError(GislibError, ValueError):
     """A policy file is missing a key or holds a value of the wrong kind."""
+
+
+class BundlingError(GislibError, ValueError):
+    """An EPC bundling request or edit cannot be carried out (unknown batch, locked batch)."""
