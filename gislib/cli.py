@@ -13,6 +13,11 @@ Usage::
     renov info [--json]
     renov import FILE --layer communities [--crs gcj02] [--encoding GBK]
     renov export --layer communities --format shp -o out.zip [--crs EPSG:4546]
+    renov check [--county 江城区] [--json] [-o results.xlsx]
+    renov works [--owner 燃气企业] -o works.xlsx
+    renov plan [--pin ID=YEAR] [--drop ID] [-o plan.xlsx] [--survey 2024 -o survey.xlsx]
+    renov bundle --county 江城区 --year 2024 [-o batches.xlsx]
+    renov brief --year 2024 [--county 阳春市] -o brief.pdf | brief.pptx
 """
 
 from __future__ import annotations
@@ -470,6 +475,370 @@ def works_cmd(
         {"output": str(output), "works": len(works), "by_owner": counts},
         f"已写出 {len(works)} 项工程到 {output} / wrote {len(works)} works: "
         + "，".join(f"{k} {v}" for k, v in counts.items()),
+    )
+
+
+def _refuse_existing(output: Path | None, *, overwrite: bool) -> None:
+    if output is not None and output.exists() and not overwrite:
+        raise _fail(
+            f"{output} 已存在，如需覆盖请加 --overwrite / {output} exists; pass --overwrite"
+        )
+
+
+def _pins(values: list[str] | None) -> dict[str, int]:
+    """``ID=YEAR`` options as a mapping; a malformed one ends the command with the fix."""
+    pins: dict[str, int] = {}
+    for value in values or ():
+        cid, sep, year = value.partition("=")
+        if not sep or not cid.strip() or not year.strip().isdigit():
+            raise _fail(
+                f"--pin {value!r} 格式应为 小区编号=年份，如 --pin JC-0001=2024 / "
+                "expected ID=YEAR, e.g. --pin JC-0001=2024"
+            )
+        pins[cid.strip()] = int(year)
+    return pins
+
+
+@app.command("plan")
+def plan_cmd(
+    workspace: WorkspaceOpt = None,
+    pin: Annotated[
+        list[str] | None,
+        typer.Option("--pin", help="固定小区到某年，如 JC-0001=2024，可多次 / pin ID=YEAR"),
+    ] = None,
+    drop: Annotated[
+        list[str] | None,
+        typer.Option("--drop", help="移出计划的小区编号，可多次 / leave a community out"),
+    ] = None,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="以该日期为“今天”（默认最后一条进度记录的日期）YYYY-MM-DD"),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="计划表 .xlsx（或与 --survey 一起：统计调查表）"),
+    ] = None,
+    survey: Annotated[
+        int | None,
+        typer.Option("--survey", help="写出该年度的全国老旧小区改造统计调查表（需 -o）"),
+    ] = None,
+    freeze: Annotated[
+        int | None,
+        typer.Option("--freeze", help="把该年度计划、审查结论和打包批次定稿存入工作区（只增不改）"),
+    ] = None,
+    policy_file: PolicyOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="覆盖已有文件")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """年度计划 2021-2025：排期、约束检查、统计调查表、定稿 / Annual plan with its rule checks."""
+    import datetime as dt
+
+    from gislib.eligibility import check_workspace
+    from gislib.io.tables import write_workbook
+    from gislib.policy import load_policy
+    from gislib.scheduling import PLAN_COLUMN_LABELS, freeze_year, propose_plan, survey_workbook
+    from gislib.store import open_workspace
+
+    if survey is not None and output is None:
+        raise _fail("--survey 需要 -o 指定输出的 .xlsx / --survey needs -o FILE.xlsx")
+    _refuse_existing(output, overwrite=overwrite)
+    try:
+        as_of = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        raise _fail(f"--today {today!r} 应为 YYYY-MM-DD / expected YYYY-MM-DD") from None
+    pins = _pins(pin)
+    path = _workspace_path(workspace)
+    with _steps("年度计划 / planning", 3, quiet=as_json) as step:
+        policy = _run(lambda: load_policy(policy_file))
+        ws = _run(lambda: open_workspace(path))
+        check = _run(lambda: check_workspace(ws, policy=policy))
+        events = ws.read("status_events")
+        step()
+        plan = _run(
+            lambda: propose_plan(
+                check, policy=policy, events=events, pins=pins, drops=drop or (), today=as_of
+            )
+        )
+        step()
+        notes = ["样例数据为合成数据 / synthetic sample data"] if ws.is_synthetic else []
+        if survey is not None and output is not None:
+            _run(
+                lambda: survey_workbook(
+                    plan, events, year=survey, path=output, notes=notes, overwrite=overwrite
+                )
+            )
+        elif output is not None:
+            table = plan.to_frame()
+            _run(
+                lambda: write_workbook(
+                    {"年度计划": table}, output, column_labels=PLAN_COLUMN_LABELS,
+                    notes=notes, overwrite=overwrite,
+                )
+            )  # fmt: skip
+        snapshot = None
+        if freeze is not None:
+            verdicts = check.result.summary.drop(columns="geometry", errors="ignore")
+            snapshot = _run(
+                lambda: freeze_year(ws, plan, year=freeze, verdicts=verdicts, user=_user())
+            )
+        step()
+    summary = plan.summary()
+    if as_json:
+        payload = {
+            "workspace": str(path),
+            "policy": policy.id,
+            "synthetic": ws.is_synthetic,
+            "today": str(plan.today) if plan.today else None,
+            "ok": plan.ok,
+            "violations": [v.to_dict() for v in plan.violations],
+            "years": {
+                str(year): {k: _json_value(v) for k, v in row.items()}
+                for year, row in summary.iterrows()
+            },
+            "plan": [
+                {k: _json_value(v) for k, v in rec.items()}
+                for rec in plan.to_frame().to_dict("records")
+            ],
+            "output": str(output) if output else None,
+            "snapshot_id": snapshot,
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=1, default=str))
+        return
+    lines = [f"年度计划 / annual plan — {policy.title}", f"工作区 / workspace: {path}"]
+    lines.append("年度  小区数  其中2001-2005年  户数  投资估算(亿元)")
+    for year, row in summary.iterrows():
+        lines.append(
+            f"{year}  {int(row['communities']):>6}  {int(row['capped']):>8}"
+            f"  {row['households']:>8,.0f}  {row['investment'] / 1e8:>8.2f}"
+        )
+    if plan.ok:
+        lines.append("计划满足全部规则 / the plan holds every rule")
+    else:
+        lines.append(f"违反规则 {len(plan.violations)} 处 / {len(plan.violations)} violations:")
+        lines += [f"  - {v.zh}" for v in plan.violations]
+    if output is not None:
+        lines.append(f"已写出 / written: {output}")
+    if snapshot is not None:
+        lines.append(f"{freeze} 年度已定稿，快照编号 {snapshot} / frozen as snapshot {snapshot}")
+    typer.echo("\n".join(lines))
+
+
+def _json_value(value: Any) -> Any:
+    """A table cell as JSON: numpy scalars as Python numbers, NaN / NA as null."""
+    import math
+
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value
+
+
+class Prefer(StrEnum):
+    """Batch count preference of the bundler."""
+
+    middle = "middle"
+    fewest = "fewest"
+    most = "most"
+
+
+@app.command("bundle")
+def bundle_cmd(
+    year: Annotated[int, typer.Option("--year", "-y", help="计划年度 / plan year")],
+    workspace: WorkspaceOpt = None,
+    county: Annotated[
+        str | None, typer.Option("--county", "-c", help="区县名称或代码（默认全部）")
+    ] = None,
+    min_investment: Annotated[
+        float | None, typer.Option(help="每批投资下限（元），默认政策文件 / lower bound, yuan")
+    ] = None,
+    max_investment: Annotated[
+        float | None, typer.Option(help="每批投资上限（元）/ upper bound, yuan")
+    ] = None,
+    min_households: Annotated[int | None, typer.Option(help="每批户数下限")] = None,
+    max_households: Annotated[int | None, typer.Option(help="每批户数上限")] = None,
+    min_communities: Annotated[int | None, typer.Option(help="每批小区数下限")] = None,
+    max_communities: Annotated[int | None, typer.Option(help="每批小区数上限")] = None,
+    band: Annotated[
+        float | None, typer.Option("--band", help="连片距离带（米），默认政策文件 / metres")
+    ] = None,
+    prefer: Annotated[
+        Prefer, typer.Option(help="批次数：middle 居中、fewest 最少、most 最多")
+    ] = Prefer.middle,
+    seed: Annotated[int, typer.Option(help="随机种子（结果可复现）/ seed")] = 0,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="批次与招标清单 .xlsx / workbook")
+    ] = None,
+    policy_file: PolicyOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="覆盖已有文件")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """EPC 打包：把一年的计划小区按区县连片打包成批次 / Bundle a plan year into EPC batches."""
+    from dataclasses import fields
+
+    from gislib.bundling import Bounds, batches_table, bundle_year, write_tender_workbook
+    from gislib.policy import load_policy
+    from gislib.store import open_workspace
+
+    _refuse_existing(output, overwrite=overwrite)
+    path = _workspace_path(workspace)
+    given = {
+        "min_investment": min_investment, "max_investment": max_investment,
+        "min_households": min_households, "max_households": max_households,
+        "min_communities": min_communities, "max_communities": max_communities,
+    }  # fmt: skip
+    with _steps("EPC 打包 / bundling", 3, quiet=as_json) as step:
+        policy = _run(lambda: load_policy(policy_file))
+        ws = _run(lambda: open_workspace(path))
+        defaults = {f.name: getattr(policy.bundling, f.name) for f in fields(Bounds)}
+        chosen: dict[str, Any] = {
+            k: given[k] if given[k] is not None else v for k, v in defaults.items()
+        }
+        bounds = _run(lambda: Bounds(**chosen))
+        step()
+        results = _run(
+            lambda: bundle_year(
+                ws, year=year, policy=policy, county=county, bounds=bounds,
+                distance_band_m=band, seed=seed, prefer=prefer.value,
+            )
+        )  # fmt: skip
+        step()
+        if output is not None:
+            notes = ["样例数据为合成数据 / synthetic sample data"] if ws.is_synthetic else []
+            communities = ws.read("communities")
+            _run(
+                lambda: write_tender_workbook(
+                    results, communities, output, year=year, notes=notes, overwrite=overwrite
+                )
+            )
+        step()
+    table = batches_table(results, year=year)
+    messages = [m for r in results.values() for m in r.messages]
+    unassigned = [
+        {"county": code, **rec}
+        for code, r in results.items()
+        for rec in r.unassigned.to_dict("records")
+    ]
+    ok = all(r.ok for r in results.values())
+    if as_json:
+        payload = {
+            "workspace": str(path),
+            "year": year,
+            "synthetic": ws.is_synthetic,
+            "bounds": {k: v for k, v in chosen.items() if v is not None},
+            "ok": ok,
+            "metrics": {code: r.metrics for code, r in results.items()},
+            "batches": [
+                {k: _json_value(v) if k != "members" else list(v) for k, v in rec.items()}
+                for rec in table.to_dict("records")
+            ],
+            "unassigned": unassigned,
+            "messages": messages,
+            "output": str(output) if output else None,
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=1, default=str))
+        return
+    lines = [f"{year} 年 EPC 打包 / EPC batches — 工作区 / workspace: {path}"]
+    if table.empty:
+        lines.append("该年度没有计划小区 / no planned community that year")
+    for rec in table.to_dict("records"):
+        good = bool(rec["bounds_ok"]) and bool(rec["contiguous"])
+        flag = "✓" if good else f"✗ {rec['violations']}"
+        lines.append(
+            f"  {rec['batch_id']:<12}{int(rec['communities']):>4} 个 "
+            f"{float(rec['households']):>7,.0f} 户 {float(rec['investment']) / 1e4:>10,.1f} 万元"
+            f"  跨度 {float(rec['diameter_m']):>6,.0f} m  {flag}"
+        )
+    lines += [f"  - {u['community_id']}: {u['reason_zh']}" for u in unassigned]
+    lines.append("全部批次满足约束 / every batch holds" if ok else "有违反约束的批次或未分入的小区")
+    if output is not None:
+        lines.append(f"已写出 / written: {output}")
+    typer.echo("\n".join(lines))
+
+
+class BriefFormat(StrEnum):
+    """Briefing formats."""
+
+    pdf = "pdf"
+    pptx = "pptx"
+
+
+@app.command("brief")
+def brief_cmd(
+    year: Annotated[int, typer.Option("--year", "-y", help="简报年度 / year of the briefing")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="输出 .pdf 或 .pptx")],
+    workspace: WorkspaceOpt = None,
+    county: Annotated[
+        str | None, typer.Option("--county", "-c", help="只含一个区县（名称或代码）")
+    ] = None,
+    fmt: Annotated[
+        BriefFormat | None,
+        typer.Option("--format", "-f", help="pdf 或 pptx（默认按输出文件扩展名）"),
+    ] = None,
+    landscape: Annotated[bool, typer.Option("--landscape", help="PDF 横版 A4")] = False,
+    county_maps: Annotated[
+        bool, typer.Option("--county-maps", help="每个区县另附一张地图 / one map per county")
+    ] = False,
+    no_batches: Annotated[
+        bool, typer.Option("--no-batches", help="不计算 EPC 打包批次 / skip the EPC batches")
+    ] = False,
+    policy_file: PolicyOpt = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="覆盖已有文件")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """领导小组简报（PDF / PPTX）/ Leadership briefing for a year, optionally one county."""
+    from gislib.briefing import build_briefing, write_pdf, write_pptx
+    from gislib.policy import load_policy
+    from gislib.store import open_workspace
+
+    chosen = fmt or (BriefFormat.pptx if output.suffix.lower() == ".pptx" else BriefFormat.pdf)
+    if output.suffix.lower() != f".{chosen}":
+        raise _fail(f"输出文件应以 .{chosen} 结尾：{output} / the output must end in .{chosen}")
+    _refuse_existing(output, overwrite=overwrite)
+    path = _workspace_path(workspace)
+    with _steps("生成简报 / building the briefing", 3, quiet=as_json) as step:
+        policy = _run(lambda: load_policy(policy_file))
+        ws = _run(lambda: open_workspace(path))
+        batches = None
+        if not no_batches:
+            from gislib.bundling import year_batches
+
+            batches = _run(lambda: year_batches(ws, year=year, policy=policy, county=county))
+        step()
+        brief = _run(
+            lambda: build_briefing(
+                ws, year=year, county=county, batches=batches, per_county_maps=county_maps,
+                policy=policy,
+            )
+        )  # fmt: skip
+        step()
+        if chosen is BriefFormat.pdf:
+            _run(
+                lambda: write_pdf(
+                    brief, output, orientation="landscape" if landscape else "portrait"
+                )
+            )
+        else:
+            _run(lambda: write_pptx(brief, output))
+        step()
+    _emit(
+        as_json,
+        {
+            "output": str(output),
+            "format": str(chosen),
+            "year": year,
+            "county": county,
+            "sections": [s.key for s in brief.sections],
+            "synthetic": ws.is_synthetic,
+        },
+        f"简报已写出 / briefing written: {output}",
     )
 
 

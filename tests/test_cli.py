@@ -217,3 +217,121 @@ def test_works_writes_one_sheet_per_owner_and_filters_by_owner(tmp_path: Path) -
     assert "汇总" in book.sheetnames and "燃气企业" in book.sheetnames
     bad = run("works", "-o", str(tmp_path / "x.xlsx"), "--owner", "自来水公司", env=env)
     assert bad.exit_code == 1 and "自来水公司" in bad.stderr
+
+
+# ---------------------------------------------------------------------------
+# renov plan
+
+
+def test_plan_json_gives_a_plan_that_holds_every_rule_with_the_pilots_first(
+    tmp_path: Path,
+) -> None:
+    env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
+    result = run("plan", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["synthetic"] is True
+    assert payload["ok"] is True and payload["violations"] == []
+    assert sorted(payload["years"]) == ["2021", "2022", "2023", "2024", "2025"]
+    pilots = [r for r in payload["plan"] if r["source"] == "pilot"]
+    assert len(pilots) == 3 and all(r["year"] == 2021 for r in pilots)
+    by_year: dict[int, int] = {}
+    for rec in payload["plan"]:
+        by_year[rec["year"]] = by_year.get(rec["year"], 0) + 1
+    assert {int(y): int(v["communities"]) for y, v in payload["years"].items()} == by_year
+
+
+def test_plan_pin_of_an_unknown_community_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
+    bad = run("plan", "--pin", "2024", env=env)
+    assert bad.exit_code == 1 and "ID=YEAR" in bad.stderr
+    unknown = run("plan", "--pin", "NOPE-1=2024", env=env)
+    assert unknown.exit_code == 1
+    assert "NOPE-1" in unknown.stderr and "Traceback" not in unknown.output
+
+
+def test_plan_writes_the_survey_workbook_and_freezes_a_year(tmp_path: Path) -> None:
+    import openpyxl
+
+    from gislib.scheduling import SURVEY_SHEETS, load_frozen
+    from gislib.store import open_workspace
+
+    workspace = tmp_path / "ws.gpkg"
+    env = {"RENOV_WORKSPACE": str(workspace)}
+    out = tmp_path / "调查表.xlsx"
+    result = run("plan", "--survey", "2024", "-o", str(out), "--freeze", "2024", env=env)
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(out)
+    assert list(book.sheetnames[: len(SURVEY_SHEETS)]) == list(SURVEY_SHEETS)
+    frozen = load_frozen(open_workspace(workspace), 2024)
+    assert frozen is not None and frozen.year == 2024
+    again = run("plan", "--survey", "2024", "-o", str(out), env=env)
+    assert again.exit_code == 1 and "--overwrite" in again.stderr
+
+
+# ---------------------------------------------------------------------------
+# renov bundle, renov brief
+
+
+def test_bundle_json_gives_batches_within_the_policy_bounds(tmp_path: Path) -> None:
+    import openpyxl
+
+    env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
+    out = tmp_path / "批次.xlsx"
+    result = run("bundle", "--year", "2024", "--county", "江城区", "--json", "-o", str(out), env=env)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is True and payload["unassigned"] == []
+    low, high = payload["bounds"]["min_investment"], payload["bounds"]["max_investment"]
+    batches = payload["batches"]
+    assert batches and all(b["county"] == "441702" for b in batches)
+    assert all(low <= b["investment"] <= high for b in batches)
+    assert all(b["batch_id"].startswith("441702-B") for b in batches)
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames[:3] == ["批次汇总", "招标清单", "未分入批次"]
+    members = sum(len(b["members"]) for b in batches)
+    assert book["招标清单"].max_row - 1 == members  # one row per community, under a header
+
+
+def test_bundle_explains_communities_that_cannot_reach_the_lower_bound(tmp_path: Path) -> None:
+    env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
+    result = run(
+        "bundle", "--year", "2021", "--county", "阳东区", "--min-investment", "1e9",
+        "--max-investment", "2e9", "--json", env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False and payload["batches"] == []
+    assert payload["unassigned"]
+    assert all("低于批次下限" in u["reason_zh"] for u in payload["unassigned"])
+
+
+def test_bundle_with_contradictory_bounds_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
+    result = run(
+        "bundle", "--year", "2024", "--min-investment", "9e7", "--max-investment", "1e7", env=env
+    )
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    last = result.stderr.strip().splitlines()[-1]  # after the progress label
+    assert last.startswith("错误 / error:") and "min_investment" in last
+
+
+@pytest.mark.slow
+def test_brief_writes_a_pdf_and_a_pptx_of_the_year(tmp_path: Path) -> None:
+    from pptx import Presentation
+    from pypdf import PdfReader
+
+    env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
+    pdf = tmp_path / "简报.pdf"
+    result = run("brief", "--year", "2024", "-o", str(pdf), "--json", env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sections"][-1] == "risks"
+    text = "".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "EPC 工程总承包打包批次" in text and "441702-B01" in text
+    pptx = tmp_path / "简报.pptx"
+    result = run("brief", "--year", "2024", "--county", "阳春市", "-o", str(pptx), env=env)
+    assert result.exit_code == 0, result.output
+    assert len(Presentation(str(pptx)).slides) > 3
+    wrong = run("brief", "--year", "2024", "-o", str(tmp_path / "x.docx"), env=env)
+    assert wrong.exit_code == 1 and ".pdf" in wrong.stderr
