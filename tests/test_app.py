@@ -111,13 +111,15 @@ def _list_pages() -> None:
         st.text(f"{page.title}|{page.url_path}")
 
 
-def test_the_eligibility_page_is_in_the_navigation() -> None:
+def test_every_page_is_in_the_navigation_in_the_planner_s_order() -> None:
     at = AppTest.from_function(_list_pages, default_timeout=TIMEOUT_S)
     at.run()
     assert [t.value for t in at.text] == [
         "总览 / Overview|",
         "小区 / Communities|communities",
         "资格审查 / Eligibility|eligibility",
+        "年度计划 / Annual plan|plan",
+        "打包 / EPC batches|bundles",
         "数据 / Data|data",
     ]
 

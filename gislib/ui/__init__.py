@@ -16,7 +16,7 @@ APP_TITLE = "阳江市城镇老旧小区改造 GIS"
 
 def pages() -> list[st.Page]:
     """The pages of the app, in navigation order (the first is the default)."""
-    from gislib.ui import communities, data, eligibility, overview
+    from gislib.ui import bundles, communities, data, eligibility, overview, plan
 
     return [
         st.Page(
@@ -37,6 +37,18 @@ def pages() -> list[st.Page]:
             title="资格审查 / Eligibility",
             icon=":material/fact_check:",
             url_path="eligibility",
+        ),
+        st.Page(
+            plan.render,
+            title="年度计划 / Annual plan",
+            icon=":material/calendar_month:",
+            url_path="plan",
+        ),
+        st.Page(
+            bundles.render,
+            title="打包 / EPC batches",
+            icon=":material/package_2:",
+            url_path="bundles",
         ),
         st.Page(
             data.render,
