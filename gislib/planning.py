@@ -502,7 +502,9 @@ def check_status_event(
             return True
         reached = str(rows["stage"].iloc[top])
         when = pd.Timestamp(dates.iloc[top])
-        word_zh, word_en = ("重复", "repeats") if rank == _RANK[reached] else ("早于", "comes before")
+        word_zh, word_en = (
+            ("重复", "repeats") if rank == _RANK[reached] else ("早于", "comes before")
+        )
         raise SchemaError(
             f"「{stage}」{word_zh}该小区已登记的最远阶段「{reached}」（{when:%Y-%m-%d}）。进度记录只能"
             f"追加、不能改写；如确需更正，请在备注中写明原因后再保存 / {stage} {word_en} the "

@@ -278,7 +278,9 @@ def test_bundle_json_gives_batches_within_the_policy_bounds(tmp_path: Path) -> N
 
     env = {"RENOV_WORKSPACE": str(tmp_path / "ws.gpkg")}
     out = tmp_path / "批次.xlsx"
-    result = run("bundle", "--year", "2024", "--county", "江城区", "--json", "-o", str(out), env=env)
+    result = run(
+        "bundle", "--year", "2024", "--county", "江城区", "--json", "-o", str(out), env=env
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["ok"] is True and payload["unassigned"] == []
