@@ -272,3 +272,27 @@ def test_the_choices_survive_a_visit_to_another_page(
     assert at.button_group(key=YEAR_KEY).value == 2022
     assert at.selectbox(key=MEASURE_KEY).value == "households"
     assert at.button_group(key=STAGE_KEY).value == "completed"
+
+
+def test_the_briefing_is_built_on_request_and_offered_as_a_pdf(
+    monkeypatch: pytest.MonkeyPatch, sample_copy: Path
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    from gislib.ui.briefing import briefing_bytes
+
+    at = _run(monkeypatch, sample_copy)
+    assert not [b for b in at.get("download_button") if b.label == "下载 PDF"]
+    build = next(b for b in at.button if b.label == "生成简报")
+    build.click().run()
+    assert not at.exception and not at.error
+    (download,) = [b for b in at.get("download_button") if b.label == "下载 PDF"]
+    choice = at.session_state["briefing-ready"]
+    year = int(choice[2])
+    assert download.proto.url  # the file is served
+    data = briefing_bytes(*choice)
+    assert data.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    assert f"阳江市城镇老旧小区改造工作进展简报（{year} 年）" in text

@@ -46,6 +46,7 @@ from gislib.policy import Policy, load_policy
 from gislib.schema import COUNTIES
 from gislib.store import open_workspace
 from gislib.ui import common
+from gislib.ui.briefing import briefing_panel
 from gislib.works import WORKS_FILE, load_works
 
 __all__ = [
@@ -483,6 +484,7 @@ def _render() -> None:
         _key_figures(view)
     with right:
         _progress_table(view)
+        briefing_panel(ref, year=view.year, county=view.county)
         _notes(ref, view, loaded)
 
 
