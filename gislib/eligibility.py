@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gislib.crs import require_same_crs, to_measure
+from gislib.crs import require_crs, require_same_crs
 from gislib.errors import SchemaError
 from gislib.policy import Policy, Rule
+from gislib.schema import MEASURE_CRS
 
 __all__ = [
     "DEFICIENCY_BUILDING_LABELS",
@@ -208,28 +209,83 @@ class CapCheck:
         )
 
 
+def _measured(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """The geometries of ``frame`` in EPSG:4546, as :func:`gislib.crs.to_measure` gives them.
+
+    Only the geometry is reprojected (the same transformation as
+    ``to_measure``, which reprojects the geometry column the same way), not a
+    copy of every attribute.
+    """
+    require_crs(frame, name="the layer")
+    return np.asarray(frame.geometry.to_crs(MEASURE_CRS).to_numpy(), dtype=object)
+
+
 def _measure_pair(
     communities: gpd.GeoDataFrame, other: gpd.GeoDataFrame, *, names: tuple[str, str]
 ) -> tuple[np.ndarray, np.ndarray]:
     require_same_crs(communities, other, names=names)
-    a = to_measure(communities).geometry.to_numpy()
-    b = to_measure(other).geometry.to_numpy()
-    return a, b
+    return _measured(communities), _measured(other)
 
 
 def _pair_areas(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs (i, j) of intersecting geometries and the area of each intersection (m²)."""
     tree = shapely.STRtree(b)
-    left, right = tree.query(a, predicate="intersects")
+    # Envelope query, then the predicate with ``b`` prepared: the same pairs in the
+    # same order as ``query(a, predicate="intersects")``, which would test each
+    # community against the (large) zone or urban area unprepared.
+    left, right = tree.query(a)
+    shapely.prepare(b)
+    meet = shapely.intersects(b[right], a[left])
+    left, right = left[meet], right[meet]
     if len(left) == 0:
         return left, right, np.zeros(0)
-    shapely.prepare(b)
     inside = shapely.contains_properly(b[right], a[left])
     areas = np.empty(len(left))
     areas[inside] = shapely.area(a[left[inside]])
     rest = ~inside
     areas[rest] = shapely.area(shapely.intersection(a[left[rest]], b[right[rest]]))
     return left, right, areas
+
+
+def _zone_names(zones: gpd.GeoDataFrame, name_field: str) -> np.ndarray | None:
+    return zones[name_field].astype(str).to_numpy() if name_field in zones else None
+
+
+def _zone_overlap(
+    a: np.ndarray, b: np.ndarray, zone_names: np.ndarray | None, index: pd.Index
+) -> pd.DataFrame:
+    """:func:`zone_overlap` on measured geometries (EPSG:4546)."""
+    n = len(a)
+    share = np.zeros(n)
+    names_out: list[tuple[str, ...]] = [()] * n
+    shares_out: list[tuple[float, ...]] = [()] * n
+    if n == 0 or len(b) == 0:
+        return pd.DataFrame(
+            {"share": share, "zones": names_out, "zone_shares": shares_out}, index=index
+        )
+    left, right, areas = _pair_areas(a, b)
+    own = shapely.area(a)
+    keep = areas > 0
+    left, right, areas = left[keep], right[keep], areas[keep]
+    np.add.at(share, left, areas / own[left])
+    counts = np.bincount(left, minlength=n)
+    order = np.lexsort((-areas, left))
+    left, right, areas = left[order], right[order], areas[order]
+    starts = np.searchsorted(left, np.arange(n))
+    labels = zone_names[right] if zone_names is not None else right.astype(str)
+    label_list = [str(x) for x in labels.tolist()]
+    fraction = (areas / own[left]).tolist()
+    for i in np.flatnonzero(counts).tolist():
+        lo, hi = int(starts[i]), int(starts[i] + counts[i])
+        names_out[i] = tuple(label_list[lo:hi])
+        shares_out[i] = tuple(fraction[lo:hi])
+        if hi - lo > 1:  # zones may overlap each other: count their union once
+            union = shapely.union_all(b[right[lo:hi]])
+            share[i] = shapely.area(shapely.intersection(a[i], union)) / own[i]
+    np.clip(share, 0.0, 1.0, out=share)
+    return pd.DataFrame(
+        {"share": share, "zones": names_out, "zone_shares": shares_out}, index=index
+    )
 
 
 def zone_overlap(
@@ -270,37 +326,17 @@ def zone_overlap(
     0.5
     """
     a, b = _measure_pair(communities, zones, names=("communities", "expropriation_zones"))
-    n = len(a)
-    share = np.zeros(n)
-    names_out: list[tuple[str, ...]] = [()] * n
-    shares_out: list[tuple[float, ...]] = [()] * n
-    if n == 0 or len(b) == 0:
-        return pd.DataFrame(
-            {"share": share, "zones": names_out, "zone_shares": shares_out}, index=communities.index
-        )
-    left, right, areas = _pair_areas(a, b)
-    own = shapely.area(a)
-    keep = areas > 0
-    left, right, areas = left[keep], right[keep], areas[keep]
-    np.add.at(share, left, areas / own[left])
-    zone_names = zones[name_field].astype(str).to_numpy() if name_field in zones else None
-    counts = np.bincount(left, minlength=n)
-    order = np.lexsort((-areas, left))
-    left, right, areas = left[order], right[order], areas[order]
-    starts = np.searchsorted(left, np.arange(n))
-    for i in np.flatnonzero(counts):
-        sl = slice(starts[i], starts[i] + counts[i])
-        js = right[sl]
-        labels = zone_names[js] if zone_names is not None else js.astype(str)
-        names_out[i] = tuple(str(x) for x in labels)
-        shares_out[i] = tuple(float(x) for x in areas[sl] / own[i])
-        if counts[i] > 1:  # zones may overlap each other: count their union once
-            union = shapely.union_all(b[js])
-            share[i] = shapely.area(shapely.intersection(a[i], union)) / own[i]
-    np.clip(share, 0.0, 1.0, out=share)
-    return pd.DataFrame(
-        {"share": share, "zones": names_out, "zone_shares": shares_out}, index=communities.index
-    )
+    return _zone_overlap(a, b, _zone_names(zones, name_field), communities.index)
+
+
+def _urban_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`urban_share` on measured geometries (EPSG:4546), as an array."""
+    share = np.zeros(len(a))
+    if len(a) and len(b):
+        left, _, areas = _pair_areas(a, b)
+        np.add.at(share, left, areas)
+        share = np.clip(share / np.maximum(shapely.area(a), 1e-12), 0.0, 1.0)
+    return share
 
 
 def urban_share(communities: gpd.GeoDataFrame, urban_areas: gpd.GeoDataFrame) -> pd.Series:
@@ -312,25 +348,29 @@ def urban_share(communities: gpd.GeoDataFrame, urban_areas: gpd.GeoDataFrame) ->
         Missing or different CRS.
     """
     a, b = _measure_pair(communities, urban_areas, names=("communities", "urban_areas"))
-    share = np.zeros(len(a))
-    if len(a) and len(b):
-        left, _, areas = _pair_areas(a, b)
-        np.add.at(share, left, areas)
-        share = np.clip(share / np.maximum(shapely.area(a), 1e-12), 0.0, 1.0)
-    return pd.Series(share, index=communities.index, name="inside_share")
+    return pd.Series(_urban_share(a, b), index=communities.index, name="inside_share")
 
 
 # ---------------------------------------------------------------------------
-# Rule evaluation: every rule returns, per community, an outcome, the measured
-# value, the threshold text and the reasons. Vectorised over communities.
+# Rule evaluation: every rule gives, per community, an outcome, the measured
+# value, the threshold text and the reasons. Vectorised over communities: the
+# reasons are formatted once per distinct case (value and what else the text
+# names), and every community points at its case.
+
+#: Outcome codes used inside the evaluation: position in this tuple.
+_OUTCOME_ORDER: tuple[str, ...] = (Outcome.PASS.value, Outcome.REVIEW.value, Outcome.FAIL.value)
+_PASS, _REVIEW, _FAIL = 0, 1, 2
+#: Up to this many rules, a community's set of failed (or reviewed) rules is one int64.
+_MAX_MASK_BITS = 63
 
 
 @dataclass
 class _RuleRows:
     rule: Rule
-    outcome: np.ndarray  # of str
-    value: list[Any]
+    outcome: np.ndarray  # int8 position in _OUTCOME_ORDER, one per community
+    value: np.ndarray  # object, one per community
     threshold: str
+    reason: np.ndarray  # int64 position in zh / en, one per community
     zh: list[str]
     en: list[str]
 
@@ -348,9 +388,9 @@ def _num_column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _outcomes(fail: np.ndarray, review: np.ndarray) -> np.ndarray:
-    out = np.full(len(fail), Outcome.PASS.value, dtype=object)
-    out[review] = Outcome.REVIEW.value
-    out[fail] = Outcome.FAIL.value
+    out = np.full(len(fail), _PASS, dtype=np.int8)
+    out[review] = _REVIEW
+    out[fail] = _FAIL
     return out
 
 
@@ -358,19 +398,73 @@ def _pct(x: float) -> str:
     return f"{x:.0%}" if x >= 0.1 or x == 0 else f"{x:.1%}"
 
 
+def _factorize(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of equal values (numbered in order of first appearance) and each code's first row.
+
+    Hashing, not sorting; floats are compared bit for bit (so -0.0, 0.0 and
+    every NaN keep their own text).
+    """
+    if key.dtype.kind == "f":
+        key = np.ascontiguousarray(key, dtype=np.float64).view(np.int64)
+    codes, _ = pd.factorize(key, use_na_sentinel=False)
+    codes = np.asarray(codes, dtype=np.int64)
+    # codes are numbered as they first appear: the running maximum grows at first rows
+    grows = np.empty(len(codes), dtype=bool)
+    if len(codes):
+        grows[0] = True
+        np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=grows[1:])
+    return codes, np.flatnonzero(grows)
+
+
+def _cases(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Group rows whose keys are all equal: the case of each row and each case's first row.
+
+    Floats are compared bit for bit; the other keys are integer codes.
+    """
+    case, first = _factorize(keys[0])
+    for key in keys[1:]:
+        code, _ = _factorize(key)
+        case, first = _factorize(case * (int(code.max(initial=0)) + 1) + code)
+    return case, first
+
+
+def _take_objects(items: Sequence[Any], case: np.ndarray) -> np.ndarray:
+    """``items[case]`` as an object array (items may be tuples: each is one element)."""
+    table = np.empty(len(items), dtype=object)
+    for pos, item in enumerate(items):
+        table[pos] = item
+    return table[case] if len(case) else np.empty(0, dtype=object)
+
+
+def _texts(pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
 def _rule_scope(policy: Policy, inside: np.ndarray) -> _RuleRows:
     rule = policy.rules.scope
     lim = rule.min_share_inside
     fail = inside < lim
-    zh = [
-        f"位于城区范围内的面积占 {_pct(v)}，{'低于' if f else '不低于'}要求的 {_pct(lim)}"
-        for v, f in zip(inside, fail, strict=True)
-    ]
-    en = [
-        f"{_pct(v)} of the area lies inside the urban area ({'below' if f else 'at least'} {_pct(lim)})"
-        for v, f in zip(inside, fail, strict=True)
-    ]
-    return _RuleRows(rule, _outcomes(fail, np.zeros_like(fail)), list(inside), f">= {lim}", zh, en)
+    case, first = _cases(inside)
+
+    def text(v: float) -> tuple[str, str]:
+        f = v < lim
+        return (
+            f"位于城区范围内的面积占 {_pct(v)}，{'低于' if f else '不低于'}要求的 {_pct(lim)}",
+            f"{_pct(v)} of the area lies inside the urban area "
+            f"({'below' if f else 'at least'} {_pct(lim)})",
+        )
+
+    values = list(inside[first])  # numpy floats, as the rows have always held
+    zh, en = _texts([text(v) for v in values])
+    return _RuleRows(
+        rule,
+        _outcomes(fail, np.zeros_like(fail)),
+        _take_objects(values, case),
+        f">= {lim}",
+        case,
+        zh,
+        en,
+    )
 
 
 def _tiers(policy: Policy, years: pd.Series) -> np.ndarray:
@@ -387,28 +481,52 @@ def _tiers(policy: Policy, years: pd.Series) -> np.ndarray:
 def _rule_build_year(policy: Policy, years: pd.Series, tier: np.ndarray) -> _RuleRows:
     rule = policy.rules.build_year
     p, c = rule.priority_until, rule.capped_until
-    zh, en, values = [], [], []
-    for y, t in zip(years.tolist(), tier, strict=True):
-        values.append(None if pd.isna(y) else int(y))
+    y = years.to_numpy(dtype="float64", na_value=np.nan)
+    case, first = _cases(y)
+    pairs, values = [], []
+    for yv, t in zip(y[first].tolist(), tier[first].tolist(), strict=True):
+        values.append(None if pd.isna(yv) else int(yv))
         if t == Tier.PRIORITY:
-            zh.append(f"{int(y)} 年建成，属 {p} 年底前建成的重点改造小区")
-            en.append(f"built {int(y)}, up to {p}: priority")
-        elif t == Tier.CAPPED:
-            zh.append(
-                f"{int(y)} 年建成（{p + 1}-{c} 年），可纳入，但计入 {rule.capped_max_share:.0%} 上限"
+            pairs.append(
+                (
+                    f"{int(yv)} 年建成，属 {p} 年底前建成的重点改造小区",
+                    f"built {int(yv)}, up to {p}: priority",
+                )
             )
-            en.append(
-                f"built {int(y)} ({p + 1}-{c}): allowed within the {rule.capped_max_share:.0%} cap"
+        elif t == Tier.CAPPED:
+            pairs.append(
+                (
+                    f"{int(yv)} 年建成（{p + 1}-{c} 年），可纳入，但计入 "
+                    f"{rule.capped_max_share:.0%} 上限",
+                    f"built {int(yv)} ({p + 1}-{c}): allowed within the "
+                    f"{rule.capped_max_share:.0%} cap",
+                )
             )
         elif t == Tier.OUT:
-            zh.append(f"{int(y)} 年建成，晚于 {c} 年，不在改造范围")
-            en.append(f"built {int(y)}, after {c}: out of scope")
+            pairs.append(
+                (
+                    f"{int(yv)} 年建成，晚于 {c} 年，不在改造范围",
+                    f"built {int(yv)}, after {c}: out of scope",
+                )
+            )
         else:
-            zh.append("建成年份不详，请补充")
-            en.append("year built unknown: add it")
+            pairs.append(("建成年份不详，请补充", "year built unknown: add it"))
+    zh, en = _texts(pairs)
     fail = tier == Tier.OUT
     review = tier == Tier.UNKNOWN
-    return _RuleRows(rule, _outcomes(fail, review), values, f"<= {p} (<= {c} capped)", zh, en)
+    return _RuleRows(
+        rule,
+        _outcomes(fail, review),
+        _take_objects(values, case),
+        f"<= {p} (<= {c} capped)",
+        case,
+        zh,
+        en,
+    )
+
+
+#: Cases of a yes/no rule, in the order of its reason table.
+_FLAG_CASES: tuple[str, ...] = ("pass", "fail", "na")
 
 
 def _rule_flag(
@@ -419,21 +537,14 @@ def _rule_flag(
     texts: dict[str, tuple[str, str]],
 ) -> _RuleRows:
     """A yes/no rule: ``good_when`` is the passing value; NA needs review."""
-    values = flags.tolist()
-    na = flags.isna().to_numpy()
+    na = flags.isna().to_numpy(dtype=bool)
     good = (flags.fillna(not good_when) == good_when).to_numpy(dtype=bool)
     fail = ~good & ~na
-    keys = np.where(na, "na", np.where(good, "pass", "fail"))
-    zh = [texts[k][0] for k in keys]
-    en = [texts[k][1] for k in keys]
-    return _RuleRows(
-        rule,
-        _outcomes(fail, na),
-        [None if pd.isna(v) else bool(v) for v in values],
-        str(good_when).lower(),
-        zh,
-        en,
-    )
+    case = np.where(na, 2, np.where(good, 0, 1)).astype(np.int64)
+    zh, en = _texts([texts[k] for k in _FLAG_CASES])
+    value = flags.fillna(False).to_numpy(dtype=bool).astype(np.int64)
+    values = _take_objects([False, True, None], np.where(na, 2, value))
+    return _RuleRows(rule, _outcomes(fail, na), values, str(good_when).lower(), case, zh, en)
 
 
 def _rule_expropriation(policy: Policy, overlap: pd.DataFrame) -> _RuleRows:
@@ -442,30 +553,42 @@ def _rule_expropriation(policy: Policy, overlap: pd.DataFrame) -> _RuleRows:
     share = overlap["share"].to_numpy()
     fail = share > hi
     review = (share > lo) & ~fail
-    zh, en = [], []
-    for s, names in zip(share, overlap["zones"], strict=True):
+    zone_code, _ = pd.factorize(overlap["zones"].to_numpy(dtype=object), use_na_sentinel=False)
+    case, first = _cases(share, np.asarray(zone_code, dtype=np.int64))
+    zones = overlap["zones"].to_numpy(dtype=object)
+
+    def text(s: float, names: tuple[str, ...]) -> tuple[str, str]:
         zone_zh = "、".join(f"「{n}」" for n in names)
         zone_en = ", ".join(f"'{n}'" for n in names)
         if s == 0:
-            zh.append("未与规划征迁范围重叠")
-            en.append("no overlap with planned expropriation zones")
-        elif s <= lo:
-            zh.append(
-                f"与规划征迁范围{zone_zh}仅边缘接触 {_pct(s)}（不超过 {_pct(lo)}，视为数字化误差）"
+            return "未与规划征迁范围重叠", "no overlap with planned expropriation zones"
+        if s <= lo:
+            return (
+                f"与规划征迁范围{zone_zh}仅边缘接触 {_pct(s)}（不超过 {_pct(lo)}，视为数字化误差）",
+                f"touches expropriation zone {zone_en} by {_pct(s)} only "
+                f"(up to {_pct(lo)} is digitising noise)",
             )
-            en.append(
-                f"touches expropriation zone {zone_en} by {_pct(s)} only (up to {_pct(lo)} is digitising noise)"
+        if s <= hi:
+            return (
+                f"与规划征迁范围{zone_zh}重叠 {_pct(s)}（{_pct(lo)}-{_pct(hi)}），需复核边界",
+                f"overlaps expropriation zone {zone_en} by {_pct(s)} "
+                f"({_pct(lo)}-{_pct(hi)}): review the boundary",
             )
-        elif s <= hi:
-            zh.append(f"与规划征迁范围{zone_zh}重叠 {_pct(s)}（{_pct(lo)}-{_pct(hi)}），需复核边界")
-            en.append(
-                f"overlaps expropriation zone {zone_en} by {_pct(s)} ({_pct(lo)}-{_pct(hi)}): review the boundary"
-            )
-        else:
-            zh.append(f"与规划征迁范围{zone_zh}重叠 {_pct(s)}，超过 {_pct(hi)}")
-            en.append(f"overlaps expropriation zone {zone_en} by {_pct(s)}, over {_pct(hi)}")
+        return (
+            f"与规划征迁范围{zone_zh}重叠 {_pct(s)}，超过 {_pct(hi)}",
+            f"overlaps expropriation zone {zone_en} by {_pct(s)}, over {_pct(hi)}",
+        )
+
+    values = list(share[first])  # numpy floats, as the rows have always held
+    zh, en = _texts([text(s, zones[i]) for s, i in zip(values, first.tolist(), strict=True)])
     return _RuleRows(
-        rule, _outcomes(fail, review), list(share), f"<= {lo} ignore, > {hi} fail", zh, en
+        rule,
+        _outcomes(fail, review),
+        _take_objects(values, case),
+        f"<= {lo} ignore, > {hi} fail",
+        case,
+        zh,
+        en,
     )
 
 
@@ -476,56 +599,113 @@ def _rule_willingness(policy: Policy, share: pd.Series) -> _RuleRows:
     fail = ~na & (w < rule.review_below)
     review = na | (~fail & (w < rule.min_share))
     lim, low = _pct(rule.min_share), _pct(rule.review_below)
-    zh, en = [], []
-    for v, f, r in zip(w, fail, review, strict=True):
+    case, first = _cases(w)
+    pairs, values = [], []
+    for v in w[first].tolist():
+        values.append(None if np.isnan(v) else float(v))
         if np.isnan(v):
-            zh.append("居民同意率不详，请组织征求意见后补充")
-            en.append("share of households agreeing unknown: consult residents and add it")
-        elif f:
-            zh.append(f"居民同意率 {_pct(v)}，低于 {low}，改造意愿不足")
-            en.append(f"{_pct(v)} of households agree, below {low}: not willing enough")
-        elif r:
-            zh.append(f"居民同意率 {_pct(v)}，未达 {lim}，需继续动员后复核")
-            en.append(f"{_pct(v)} of households agree, short of {lim}: mobilise and recount")
+            pairs.append(
+                (
+                    "居民同意率不详，请组织征求意见后补充",
+                    "share of households agreeing unknown: consult residents and add it",
+                )
+            )
+        elif v < rule.review_below:
+            pairs.append(
+                (
+                    f"居民同意率 {_pct(v)}，低于 {low}，改造意愿不足",
+                    f"{_pct(v)} of households agree, below {low}: not willing enough",
+                )
+            )
+        elif v < rule.min_share:
+            pairs.append(
+                (
+                    f"居民同意率 {_pct(v)}，未达 {lim}，需继续动员后复核",
+                    f"{_pct(v)} of households agree, short of {lim}: mobilise and recount",
+                )
+            )
         else:
-            zh.append(f"居民同意率 {_pct(v)}，达到 {lim}")
-            en.append(f"{_pct(v)} of households agree, at least {lim}")
-    values = [None if np.isnan(v) else float(v) for v in w]
-    return _RuleRows(rule, _outcomes(fail, review), values, f">= {rule.min_share:.4f}", zh, en)
+            pairs.append(
+                (
+                    f"居民同意率 {_pct(v)}，达到 {lim}",
+                    f"{_pct(v)} of households agree, at least {lim}",
+                )
+            )
+    zh, en = _texts(pairs)
+    return _RuleRows(
+        rule,
+        _outcomes(fail, review),
+        _take_objects(values, case),
+        f">= {rule.min_share:.4f}",
+        case,
+        zh,
+        en,
+    )
+
+
+def _management_values(management: pd.Series) -> tuple[np.ndarray, list[str | None]]:
+    """Each row's management as text (None when missing): its case and the cases' values."""
+    missing = management.isna().to_numpy(dtype=bool)
+    if missing.all():
+        return np.zeros(len(management), dtype=np.int64), [None]
+    if isinstance(management.dtype, pd.StringDtype):
+        texts = management
+    else:  # other dtypes: equal values may differ in text (1 and 1.0), so compare texts
+        texts = pd.Series(
+            [None if pd.isna(v) else str(v) for v in management.tolist()], dtype=object
+        )
+    codes, uniques = pd.factorize(texts)  # missing values get -1
+    values: list[str | None] = [str(v) for v in uniques]
+    values = [str(v) for v in uniques]
+    values.append(None)
+    return np.where(codes < 0, len(values) - 1, codes).astype(np.int64), values
 
 
 def _rule_management(policy: Policy, management: pd.Series) -> _RuleRows:
     rule = policy.rules.management
-    values = [None if pd.isna(v) else str(v) for v in management.tolist()]
-    review = np.array([v is None or v not in rule.imperfect for v in values], dtype=bool)
-    zh = [
-        "物业管理方式不详，请补充"
-        if v is None
-        else (
-            f"物业管理为「{v}」，管理不完善"
-            if v in rule.imperfect
-            else f"已有「{v}」管理，需核实是否失管"
-        )
-        for v in values
-    ]
-    en = [
-        "property management unknown: add it"
-        if v is None
-        else (
-            f"management is '{v}': imperfect"
-            if v in rule.imperfect
-            else f"has '{v}': check whether it is neglected"
-        )
-        for v in values
-    ]
+    case, values = _management_values(management)
+    review_case = np.array([v is None or v not in rule.imperfect for v in values], dtype=bool)
+
+    def text(v: str | None) -> tuple[str, str]:
+        if v is None:
+            return "物业管理方式不详，请补充", "property management unknown: add it"
+        if v in rule.imperfect:
+            return f"物业管理为「{v}」，管理不完善", f"management is '{v}': imperfect"
+        return f"已有「{v}」管理，需核实是否失管", f"has '{v}': check whether it is neglected"
+
+    zh, en = _texts([text(v) for v in values])
+    review = review_case[case]
     return _RuleRows(
         rule,
         _outcomes(np.zeros_like(review), review),
-        values,
+        _take_objects(values, case),
         "in " + "/".join(rule.imperfect),
+        case,
         zh,
         en,
     )
+
+
+def _network_deficiencies(values: pd.Series) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
+    """The deficiency codes of a network analysis: each row's case and the cases' tuples.
+
+    A row that is not a sequence of codes (missing, a string) has none.
+    """
+    objects = values.to_numpy(dtype=object)
+    try:
+        codes, uniques = pd.factorize(objects)  # missing values get -1
+    except TypeError:  # unhashable rows (lists): make them tuples first
+        as_tuples = np.empty(len(objects), dtype=object)
+        as_tuples[:] = [
+            tuple(v) if isinstance(v, Iterable) and not isinstance(v, str) else None
+            for v in objects.tolist()
+        ]
+        codes, uniques = pd.factorize(as_tuples)
+    cases: list[tuple[Any, ...]] = [
+        tuple(u) if isinstance(u, Iterable) and not isinstance(u, str) else () for u in uniques
+    ]
+    cases.append(())
+    return np.where(codes < 0, len(cases) - 1, codes).astype(np.int64), cases
 
 
 def _deficiencies(
@@ -533,26 +713,36 @@ def _deficiencies(
     communities: pd.DataFrame,
     networks: pd.DataFrame | None,
     raster: pd.DataFrame | None,
-) -> list[tuple[str, ...]]:
+) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Each community's deficiencies: its case and the cases' tuples of codes.
+
+    Network codes first (in the analysis' order), then ``no_lift``, then
+    ``waterlogging``.
+    """
     n = len(communities)
-    found: list[list[str]] = [[] for _ in range(n)]
+    net_case = np.zeros(n, dtype=np.int64)
+    net_cases: list[tuple[Any, ...]] = [()]
     if networks is not None:
         if "deficiencies" not in networks:
             raise SchemaError("the network analysis has no 'deficiencies' column")
-        nets = networks.reindex(communities.index)["deficiencies"]
-        for i, codes in enumerate(nets.tolist()):
-            if isinstance(codes, Iterable) and not isinstance(codes, str):
-                found[i].extend(codes)
+        net_case, net_cases = _network_deficiencies(
+            networks.reindex(communities.index)["deficiencies"]
+        )
     storeys = _num_column(communities, "storeys").to_numpy()
     lift = _bool_column(communities, "has_lift").fillna(False).to_numpy(dtype=bool)
     no_lift = (storeys >= policy.deficiencies.lift_min_storeys) & ~lift
-    for k in np.flatnonzero(no_lift).tolist():
-        found[k].append("no_lift")
+    waterlogged = np.zeros(n, dtype=bool)
     if raster is not None and "waterlogging_mean_m" in raster:
         depth = raster.reindex(communities.index)["waterlogging_mean_m"].to_numpy(dtype="float64")
-        for k in np.flatnonzero(depth > policy.deficiencies.waterlogging_depth_m).tolist():
-            found[k].append("waterlogging")
-    return [tuple(x) for x in found]
+        waterlogged = depth > policy.deficiencies.waterlogging_depth_m
+    case, first = _cases(net_case, no_lift.astype(np.int64), waterlogged.astype(np.int64))
+    tuples = [
+        tuple(net_cases[net_case[i]])
+        + (("no_lift",) if no_lift[i] else ())
+        + (("waterlogging",) if waterlogged[i] else ())
+        for i in first.tolist()
+    ]
+    return case, tuples
 
 
 def _deficiency_labels() -> dict[str, tuple[str, str]]:
@@ -567,31 +757,64 @@ def _deficiency_labels() -> dict[str, tuple[str, str]]:
 
 
 def _rule_deficiency(
-    policy: Policy, found: Sequence[tuple[str, ...]], *, networks_checked: bool
+    policy: Policy,
+    case: np.ndarray,
+    found: Sequence[tuple[str, ...]],
+    *,
+    networks_checked: bool,
 ) -> _RuleRows:
     rule = policy.rules.deficiency
     labels = _deficiency_labels()
-    counts = np.array([len(x) for x in found])
-    review = counts < rule.min_count
-    zh, en = [], []
+    counts = np.array([len(x) for x in found], dtype=np.int64)
+    pairs = []
     for codes in found:
         if codes:
-            zh.append("存在不足：" + "；".join(labels.get(c, (c, c))[0] for c in codes))
-            en.append("deficient: " + "; ".join(labels.get(c, (c, c))[1] for c in codes))
-        else:
-            zh.append("未发现明显的基础设施不足" + ("" if networks_checked else "（未做管网分析）"))
-            en.append(
-                "no clear deficiency found"
-                + ("" if networks_checked else " (networks not analysed)")
+            pairs.append(
+                (
+                    "存在不足：" + "；".join(labels.get(c, (c, c))[0] for c in codes),
+                    "deficient: " + "; ".join(labels.get(c, (c, c))[1] for c in codes),
+                )
             )
+        else:
+            pairs.append(
+                (
+                    "未发现明显的基础设施不足" + ("" if networks_checked else "（未做管网分析）"),
+                    "no clear deficiency found"
+                    + ("" if networks_checked else " (networks not analysed)"),
+                )
+            )
+    zh, en = _texts(pairs)
+    review = counts[case] < rule.min_count if len(case) else np.zeros(0, dtype=bool)
     return _RuleRows(
         rule,
         _outcomes(np.zeros_like(review), review),
-        counts.tolist(),
+        _take_objects(counts.tolist(), case),
         f">= {rule.min_count}",
+        case,
         zh,
         en,
     )
+
+
+def _rule_sets(hit: np.ndarray, rule_ids: list[str]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Per community, the ids of the rules flagged in its row of ``hit`` (n x k booleans)."""
+    n, k = hit.shape
+    if n == 0 or k == 0:
+        return np.zeros(n, dtype=np.int64), [()]
+    if k < _MAX_MASK_BITS:  # one bit per rule
+        case, first = _factorize(hit.astype(np.int64) @ np.left_shift(1, np.arange(k)))
+        rows = hit[first]
+    else:
+        rows, case = np.unique(hit, axis=0, return_inverse=True)
+    sets = [tuple(rule_ids[j] for j in np.flatnonzero(row).tolist()) for row in rows]
+    return case.reshape(-1), sets
+
+
+def _text_column(table: Sequence[Any] | np.ndarray, positions: np.ndarray) -> Any:
+    """``table[positions]`` as a text column of the dtype pandas gives such values."""
+    values = np.empty(len(table), dtype=object)
+    values[:] = list(table)
+    return pd.Series(values, dtype=None if len(values) else object).array.take(positions)
 
 
 def check_eligibility(
@@ -639,13 +862,46 @@ def check_eligibility(
     >>> result = check_eligibility(comm, zones=z, urban_areas=u, policy=load_policy())  # doctest: +SKIP
     >>> result.summary["verdict"].value_counts()  # doctest: +SKIP
     """
+    return _check_eligibility(
+        communities,
+        zones=zones,
+        urban_areas=urban_areas,
+        policy=policy,
+        networks=networks,
+        raster=raster,
+    )
+
+
+def _check_eligibility(
+    communities: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame,
+    urban_areas: gpd.GeoDataFrame,
+    policy: Policy,
+    networks: pd.DataFrame | None = None,
+    raster: pd.DataFrame | None = None,
+    measured: np.ndarray | None = None,
+) -> EligibilityResult:
+    """:func:`check_eligibility`, optionally given the communities already in EPSG:4546.
+
+    ``measured`` must be ``communities.geometry.to_crs("EPSG:4546")`` (as the
+    network analysis keeps it); by default it is computed here.
+    """
     if "community_id" not in communities:
         raise SchemaError("communities 缺少 community_id 字段 / communities lack community_id")
-    inside = urban_share(communities, urban_areas).to_numpy()
-    overlap = zone_overlap(communities, zones)
+    # Same checks and order as urban_share then zone_overlap; the communities are
+    # reprojected once for both.
+    require_same_crs(communities, urban_areas, names=("communities", "urban_areas"))
+    require_same_crs(communities, zones, names=("communities", "expropriation_zones"))
+    if measured is None:
+        measured = _measured(communities)
+    inside = _urban_share(measured, _measured(urban_areas))
+    overlap = _zone_overlap(
+        measured, _measured(zones), _zone_names(zones, "name"), communities.index
+    )
     years = _num_column(communities, "build_year")
     tier = _tiers(policy, years)
-    found = _deficiencies(policy, communities, networks, raster)
+    found_case, found = _deficiencies(policy, communities, networks, raster)
     r = policy.rules
     evaluated = [
         _rule_scope(policy, inside),
@@ -681,22 +937,24 @@ def check_eligibility(
             if "management" in communities
             else pd.Series(pd.NA, index=communities.index),
         ),
-        _rule_deficiency(policy, found, networks_checked=networks is not None),
+        _rule_deficiency(policy, found_case, found, networks_checked=networks is not None),
     ]
     evaluated = [e for e in evaluated if e.rule.enabled]
     ids = communities["community_id"].astype(str).to_numpy()
-    n = len(ids)
+    n, k = len(ids), len(evaluated)
+    # outcome codes, one row per community and one column per rule
     outcomes = (
-        np.stack([e.outcome for e in evaluated]) if evaluated else np.empty((0, n), dtype=object)
+        np.column_stack([e.outcome for e in evaluated]) if k else np.zeros((n, 0), dtype=np.int8)
     )
-    rule_ids = np.array([e.rule.id for e in evaluated], dtype=object)
-    failed = [tuple(rule_ids[outcomes[:, i] == Outcome.FAIL]) for i in range(n)]
-    reviewed = [tuple(rule_ids[outcomes[:, i] == Outcome.REVIEW]) for i in range(n)]
-    verdict = np.where(
-        [bool(f) for f in failed],
-        Verdict.INELIGIBLE.value,
-        np.where([bool(v) for v in reviewed], Verdict.CONDITIONAL.value, Verdict.ELIGIBLE.value),
+    rule_ids = [e.rule.id for e in evaluated]
+    failed_case, failed_sets = _rule_sets(outcomes == _FAIL, rule_ids)
+    review_case, review_sets = _rule_sets(outcomes == _REVIEW, rule_ids)
+    verdict_case = np.where(
+        (outcomes == _FAIL).any(axis=1), 2, np.where((outcomes == _REVIEW).any(axis=1), 1, 0)
     )
+    verdicts = [Verdict.ELIGIBLE.value, Verdict.CONDITIONAL.value, Verdict.INELIGIBLE.value]
+    zone_case, zone_sets = pd.factorize(overlap["zones"].to_numpy(dtype=object))
+    deficiency_count = np.array([len(x) for x in found], dtype=np.int64)
     summary = pd.DataFrame(
         {
             "community_id": ids,
@@ -704,35 +962,77 @@ def check_eligibility(
             "county_code": communities["county_code"].astype(str).to_numpy()
             if "county_code" in communities
             else "",
-            "verdict": verdict,
+            "verdict": np.array(verdicts)[verdict_case],
             "tier": tier,
-            "failed_rules": failed,
-            "review_rules": reviewed,
+            "failed_rules": _column(_take_objects(failed_sets, failed_case)),
+            "review_rules": _column(_take_objects(review_sets, review_case)),
             "inside_share": inside,
             "expropriation_share": overlap["share"].to_numpy(),
-            "expropriation_zones": ["、".join(z) for z in overlap["zones"]],
-            "deficiency_count": [len(x) for x in found],
-            "deficiencies": found,
+            "expropriation_zones": _column(
+                _take_objects(
+                    ["、".join(z) for z in zone_sets], np.asarray(zone_case, dtype=np.int64)
+                )
+            ),
+            "deficiency_count": _column(deficiency_count[found_case]),
+            "deficiencies": _column(_take_objects(found, found_case)),
         },
         index=communities.index,
     )[_SUMMARY_COLUMNS]
-    k = len(evaluated)
-    rules = pd.DataFrame(
-        {
-            "community_id": np.repeat(ids, k),
-            "rule_id": np.tile(rule_ids, n),
-            "section": np.tile([e.rule.section for e in evaluated], n),
-            "rule_zh": np.tile([e.rule.zh for e in evaluated], n),
-            "rule_en": np.tile([e.rule.en for e in evaluated], n),
-            "outcome": outcomes.T.reshape(-1),
-            "value": [e.value[i] for i in range(n) for e in evaluated],
-            "threshold": np.tile([e.threshold for e in evaluated], n),
-            "reason_zh": [e.zh[i] for i in range(n) for e in evaluated],
-            "reason_en": [e.en[i] for i in range(n) for e in evaluated],
-        }
-    )
+    rules = _rules_frame(ids, evaluated, outcomes)
     logger.info("checked %d communities against %d rules", n, k)
     return EligibilityResult(summary=summary, rules=rules, policy=policy)
+
+
+def _column(values: np.ndarray) -> np.ndarray | list[Any]:
+    """``values``, or an empty list when there are none (the dtype pandas has always given)."""
+    return values if len(values) else []
+
+
+def _rules_frame(ids: np.ndarray, evaluated: list[_RuleRows], outcomes: np.ndarray) -> pd.DataFrame:
+    """One row per community and rule (community by community, rules in order)."""
+    n, k = len(ids), len(evaluated)
+    if n == 0 or k == 0:  # no rows: the dtypes pandas gives these empty inputs, as always
+        return pd.DataFrame(
+            {
+                "community_id": np.repeat(ids, k),
+                "rule_id": np.tile(np.array([e.rule.id for e in evaluated], dtype=object), n),
+                "section": np.tile([e.rule.section for e in evaluated], n),
+                "rule_zh": np.tile([e.rule.zh for e in evaluated], n),
+                "rule_en": np.tile([e.rule.en for e in evaluated], n),
+                "outcome": np.empty(0, dtype=object),
+                "value": [],
+                "threshold": np.tile([e.threshold for e in evaluated], n),
+                "reason_zh": [],
+                "reason_en": [],
+            }
+        )
+    community = np.repeat(np.arange(n, dtype=np.int64), k)
+    rule = np.tile(np.arange(k, dtype=np.int64), n)
+    values = np.empty((n, k), dtype=object)
+    reason = np.empty((n, k), dtype=np.int64)
+    zh: list[str] = []
+    en: list[str] = []
+    for j, e in enumerate(evaluated):
+        values[:, j] = e.value
+        reason[:, j] = e.reason + len(zh)
+        zh.extend(e.zh)
+        en.extend(e.en)
+    return pd.DataFrame(
+        {
+            "community_id": _text_column(ids, community),
+            "rule_id": _text_column([e.rule.id for e in evaluated], rule),
+            "section": _text_column([e.rule.section for e in evaluated], rule),
+            "rule_zh": _text_column([e.rule.zh for e in evaluated], rule),
+            "rule_en": _text_column([e.rule.en for e in evaluated], rule),
+            "outcome": _text_column(_OUTCOME_ORDER, outcomes.reshape(-1).astype(np.int64)),
+            # a list, so that pandas infers the dtype as it always has (float64 when
+            # every value is a number or None)
+            "value": values.reshape(-1).tolist(),
+            "threshold": _text_column([e.threshold for e in evaluated], rule),
+            "reason_zh": _text_column(zh, reason.reshape(-1)),
+            "reason_en": _text_column(en, reason.reshape(-1)),
+        }
+    )
 
 
 def check_capped_share(
@@ -940,7 +1240,7 @@ def check_workspace(
     SchemaError
         An unknown county.
     """
-    from gislib.networks import analyse_networks
+    from gislib.networks import _analyse_networks
     from gislib.schema import county_code_for
 
     communities = workspace.read("communities")
@@ -955,7 +1255,8 @@ def check_workspace(
                 )
             codes.append(code)
         communities = communities[communities["county_code"].isin(codes)]
-    networks = analyse_networks(communities, workspace.read("pipelines"), policy=policy)
+    # The analysis keeps the communities in EPSG:4546 for the rules below.
+    networks, measured = _analyse_networks(communities, workspace.read("pipelines"), policy=policy)
     raster = None
     if rasters:
         from gislib.raster import community_raster_stats
@@ -964,13 +1265,14 @@ def check_workspace(
         wanted = [r for r in ("waterlogging_depth", "population_density") if r in present]
         if wanted:
             raster = community_raster_stats(communities, workspace, rasters=wanted)
-    result = check_eligibility(
+    result = _check_eligibility(
         communities,
         zones=workspace.read("expropriation_zones"),
         urban_areas=workspace.read("urban_areas"),
         policy=policy,
         networks=networks,
         raster=raster,
+        measured=measured,
     )
     return WorkspaceCheck(communities=communities, networks=networks, raster=raster, result=result)
 

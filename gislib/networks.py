@@ -338,6 +338,19 @@ def _measured(frame: gpd.GeoDataFrame) -> ObjectArray:
     return np.asarray(to_measure(geometry).geometry.array, dtype=object)
 
 
+def _measured_targets(frame: gpd.GeoDataFrame) -> tuple[ObjectArray, ObjectArray]:
+    """The communities in EPSG:4546 as :func:`gislib.crs.to_measure` gives them, and as parts.
+
+    The first array is the reprojected geometry (kept for the eligibility
+    check, which measures the same layer); the second has one-part
+    MultiPolygons as their polygon (:func:`_measured`): the same coordinates,
+    since every point is transformed on its own.
+    """
+    require_crs(frame, name="communities")
+    full = np.asarray(frame.geometry.to_crs(MEASURE_CRS).array, dtype=object)
+    return full, _single_parts(full)
+
+
 @functools.lru_cache(maxsize=8)
 def _measure_transformer(crs_wkt: str) -> Transformer:
     return Transformer.from_crs(CRS.from_wkt(crs_wkt), MEASURE_CRS, always_xy=True)
@@ -786,6 +799,7 @@ class _Measured:
     distance: dict[tuple[str, str], FloatArray]
     nearest: dict[str, IntArray]
     overhead: _OverheadPieces
+    communities: ObjectArray  # EPSG:4546, as to_measure gives them
 
 
 def _measure_all(
@@ -802,10 +816,10 @@ def _measure_all(
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gislib-networks")
         executor = pool
     try:
-        targets_future = executor.submit(_measured, comm)
+        targets_future = executor.submit(_measured_targets, comm)
         pipes = _pipes(pipe_frame, executor, workers)
         pipe_bounds = np.asarray(shapely.bounds(pipes.geometry), dtype=np.float64)
-        targets = targets_future.result()
+        full, targets = targets_future.result()
         windows = _Windows(targets, start=_SEARCH_START_M, growth=_SEARCH_GROWTH)
         searches = {
             (network, status): executor.submit(
@@ -820,6 +834,7 @@ def _measure_all(
             distance={key: value[0] for key, value in found.items()},
             nearest={network: found[network, _EXISTING][1] for network in _NETWORK_ORDER},
             overhead=overhead.result(),
+            communities=full,
         )
     finally:
         if pool is not None:
@@ -900,13 +915,34 @@ def analyse_networks(
     >>> len(result), bool(result["gas_main_needed"].any())
     (600, True)
     """
+    return _analyse_networks(communities, pipelines, policy=policy, workers=workers)[0]
+
+
+def _analyse_networks(
+    communities: gpd.GeoDataFrame,
+    pipelines: gpd.GeoDataFrame,
+    *,
+    policy: Policy,
+    workers: int | None = None,
+) -> tuple[pd.DataFrame, ObjectArray]:
+    """:func:`analyse_networks`, and the communities' geometry in EPSG:4546 it measured.
+
+    The eligibility check of a workspace reuses that geometry instead of
+    reprojecting the communities a second time.
+    """
     comm, pipe_frame = _check_inputs(communities, pipelines)
     measured, pipes = _measure_all(comm, pipe_frame, workers=_workers(workers))
     n = len(comm)
     columns: dict[str, Any] = {}
     near: dict[str, BoolArray] = {}
     planned_near: dict[str, BoolArray] = {}
-    for network in _NETWORK_ORDER:
+    # The pipe ids of all networks' nearest mains in one pass over the pipe ids.
+    nearest_ids = _take_text(
+        pipe_frame,
+        "pipe_id",
+        np.concatenate([measured.nearest[network] for network in _NETWORK_ORDER]),
+    ).reshape(len(_NETWORK_ORDER), n)
+    for k, network in enumerate(_NETWORK_ORDER):
         reach = float(policy.reach_m[network])
         dist = measured.distance[network, _EXISTING]
         planned = measured.distance[network, _PLANNED]
@@ -916,9 +952,7 @@ def analyse_networks(
         columns[f"near_{network}"] = near[network]
         columns[f"planned_dist_{network}_m"] = planned
         columns[f"planned_near_{network}"] = planned_near[network]
-        columns[f"nearest_{network}_id"] = _take_text(
-            pipe_frame, "pipe_id", measured.nearest[network]
-        )
+        columns[f"nearest_{network}_id"] = nearest_ids[k]
 
     pieces = measured.overhead
     overhead_m = np.bincount(pieces.community, weights=pieces.length, minlength=n)
@@ -955,7 +989,7 @@ def analyse_networks(
         int((overhead_m > 0).sum()),
         int(combined.sum()),
     )
-    return result
+    return result, measured.communities
 
 
 # --------------------------------------------------------------------------

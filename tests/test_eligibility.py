@@ -11,6 +11,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from shapely.geometry import MultiPolygon, box
 
 from gislib.eligibility import (
@@ -140,9 +141,7 @@ def test_scope_needs_half_of_the_area_inside_the_urban_area(policy) -> None:
     ],
 )
 def test_build_year_tiers_follow_the_plan(policy, year, tier, result) -> None:
-    comm = layer(
-        [(0, 0, 100, 100)], **good_attributes(1, build_year=[year])
-    )
+    comm = layer([(0, 0, 100, 100)], **good_attributes(1, build_year=[year]))
     checked = check(comm, policy)
     assert checked.summary["tier"].item() == tier
     assert outcome(checked, "C0", "build_year") == result
@@ -279,3 +278,255 @@ def test_sample_workspace_verdicts_are_all_explained(policy) -> None:
     assert np.all(
         result.summary.loc[result.summary["verdict"] == "ineligible", "failed_rules"].map(len) > 0
     )
+
+
+# ---------------------------------------------------------------------------
+# The whole check (networks, zones, urban areas, every rule and its reasons)
+# against a brute-force computation: one community, zone and pipe at a time.
+
+
+def pct(x: float) -> str:
+    return f"{x:.0%}" if x >= 0.1 or x == 0 else f"{x:.1%}"
+
+
+def random_city(seed: int, n: int = 50) -> dict[str, gpd.GeoDataFrame]:
+    """Random communities (with missing values), pipes, overlapping zones and an urban area."""
+    from tests.test_networks import communities_4490, pipes_4490, random_layers
+
+    rng = np.random.default_rng(seed)
+    polygons, rows = random_layers(seed, n_comm=n, n_pipes=120)
+    comm = communities_4490(*polygons)  # type: ignore[arg-type]
+
+    def maybe(values: np.ndarray, share: float = 0.15) -> list:
+        return [None if rng.random() < share else v.item() for v in values]
+
+    comm["county_code"] = "441702"
+    comm["build_year"] = maybe(rng.integers(1975, 2012, n))
+    comm["storeys"] = rng.integers(2, 9, n)
+    comm["has_lift"] = pd.array(maybe(rng.random(n) < 0.3), dtype="boolean")
+    comm["renovated_before"] = pd.array(maybe(rng.random(n) < 0.1), dtype="boolean")
+    comm["illegal_structures_cleared"] = pd.array(maybe(rng.random(n) < 0.8), dtype="boolean")
+    comm["willingness"] = maybe(np.round(rng.uniform(0.3, 1.0, n), 2))
+    comm["management"] = maybe(rng.choice(["无", "业委会", "物业", "单位自管"], n))
+    # Zones: random rectangles that overlap each other and some communities; one
+    # holds a whole community, one lies far away.
+    x, y = rng.uniform(0, 3000, (2, 12))
+    w, h = rng.uniform(50, 600, (2, 12))
+    centres = shapely.centroid(to_measure_geometry(comm).to_numpy())
+    cx, cy = shapely.get_x(centres) - X0, shapely.get_y(centres) - Y0
+    boxes = [(a, b, a + c, b + d) for a, b, c, d in zip(x, y, w, h, strict=True)]
+    boxes.append((cx[0] - 400, cy[0] - 400, cx[0] + 400, cy[0] + 400))  # holds community 0
+    boxes.append((cx[1] - 400, cy[1] - 400, cx[1] + 5, cy[1] + 400))  # two zones meet in 1
+    boxes.append((cx[1] - 5, cy[1] - 400, cx[1] + 400, cy[1] + 400))
+    boxes.append((90_000, 90_000, 90_100, 90_100))
+    zones = layer(boxes, zone_id=[f"Z{i}" for i in range(len(boxes))])
+    zones["name"] = [f"片区{i}" for i in range(len(boxes))]
+    urban = layer([(-500, -500, 1800, 2600), (1500, 2000, 4000, 4000)], area_id=["U1", "U2"])
+    return {
+        "communities": comm,
+        "pipelines": pipes_4490(rows),
+        "expropriation_zones": zones,
+        "urban_areas": urban,
+    }
+
+
+def to_measure_geometry(frame: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    return frame.geometry.to_crs("EPSG:4546")
+
+
+def brute_force_check(layers: dict[str, gpd.GeoDataFrame], policy) -> tuple[list, list]:
+    """Summary rows and rule rows of the whole check, one community at a time."""
+    from gislib.eligibility import DEFICIENCY_BUILDING_LABELS
+    from gislib.networks import DEFICIENCY_CODES, DEFICIENCY_LABELS
+    from tests.test_networks import brute_force
+
+    comm = layers["communities"]
+    nets = brute_force(comm, layers["pipelines"], policy)
+    polygons = to_measure_geometry(comm).to_numpy()
+    zones = to_measure_geometry(layers["expropriation_zones"]).to_numpy()
+    zone_names = layers["expropriation_zones"]["name"].tolist()
+    urban = to_measure_geometry(layers["urban_areas"]).to_numpy()
+    labels = {**DEFICIENCY_BUILDING_LABELS, **DEFICIENCY_LABELS}
+    r = policy.rules
+    summary, rules = [], []
+    for i, (polygon, row) in enumerate(zip(polygons, comm.to_dict("records"), strict=True)):
+        own = polygon.area
+        inside = min(sum(polygon.intersection(u).area for u in urban) / own, 1.0)
+        hits = sorted(
+            ((polygon.intersection(z).area, k) for k, z in enumerate(zones)), key=lambda t: -t[0]
+        )
+        hits = [(area, k) for area, k in hits if area > 0]
+        share = polygon.intersection(shapely.union_all(zones[[k for _, k in hits]])).area / own
+        names = [zone_names[k] for _, k in hits]
+        net = nets.iloc[i]
+        near = {k: bool(net[f"near_{k}"]) for k in ("water", "rain", "sewer", "combined", "gas")}
+        near |= {k: bool(net[f"near_{k}"]) for k in ("power", "telecom")}
+        flags = [
+            not near["water"],
+            not (near["rain"] or near["sewer"] or near["combined"]),
+            near["combined"],
+            not near["gas"],
+            net["overhead_m"] > 0,
+            not near["power"],
+            not near["telecom"],
+        ]
+        found = [c for c, f in zip(DEFICIENCY_CODES, flags, strict=True) if f]
+        if row["storeys"] >= policy.deficiencies.lift_min_storeys and row["has_lift"] is not True:
+            found.append("no_lift")
+        year, w, m = row["build_year"], row["willingness"], row["management"]
+        year = None if pd.isna(year) else int(year)
+        w = None if pd.isna(w) else float(w)
+        m = None if pd.isna(m) else str(m)
+        by = r.build_year
+        if year is None:
+            tier, year_out = Tier.UNKNOWN, ("review", "建成年份不详，请补充")
+        elif year <= by.priority_until:
+            tier = Tier.PRIORITY
+            year_out = ("pass", f"{year} 年建成，属 {by.priority_until} 年底前建成的重点改造小区")
+        elif year <= by.capped_until:
+            tier = Tier.CAPPED
+            year_out = (
+                "pass",
+                f"{year} 年建成（{by.priority_until + 1}-{by.capped_until} 年），可纳入，但计入 "
+                f"{by.capped_max_share:.0%} 上限",
+            )
+        else:
+            tier = Tier.OUT
+            year_out = ("fail", f"{year} 年建成，晚于 {by.capped_until} 年，不在改造范围")
+        lo, hi = r.expropriation.ignore_up_to, r.expropriation.refuse_above
+        zone_zh = "、".join(f"「{n}」" for n in names)
+        if share == 0:
+            zone_out = ("pass", "未与规划征迁范围重叠")
+        elif share <= lo:
+            zone_out = (
+                "pass",
+                f"与规划征迁范围{zone_zh}仅边缘接触 {pct(share)}（不超过 {pct(lo)}，视为数字化误差）",
+            )
+        elif share <= hi:
+            zone_out = (
+                "review",
+                f"与规划征迁范围{zone_zh}重叠 {pct(share)}（{pct(lo)}-{pct(hi)}），需复核边界",
+            )
+        else:
+            zone_out = ("fail", f"与规划征迁范围{zone_zh}重叠 {pct(share)}，超过 {pct(hi)}")
+        wr = r.willingness
+        if w is None:
+            will_out = ("review", "居民同意率不详，请组织征求意见后补充")
+        elif w < wr.review_below:
+            will_out = ("fail", f"居民同意率 {pct(w)}，低于 {pct(wr.review_below)}，改造意愿不足")
+        elif w < wr.min_share:
+            will_out = (
+                "review",
+                f"居民同意率 {pct(w)}，未达 {pct(wr.min_share)}，需继续动员后复核",
+            )
+        else:
+            will_out = ("pass", f"居民同意率 {pct(w)}，达到 {pct(wr.min_share)}")
+        renovated, cleared = row["renovated_before"], row["illegal_structures_cleared"]
+        outcomes = {
+            "scope": (
+                "fail" if inside < r.scope.min_share_inside else "pass",
+                f"位于城区范围内的面积占 {pct(inside)}，"
+                f"{'低于' if inside < r.scope.min_share_inside else '不低于'}要求的 "
+                f"{pct(r.scope.min_share_inside)}",
+            ),
+            "build_year": year_out,
+            "not_renovated": {
+                True: ("fail", "已实施过综合改造，不再纳入"),
+                False: ("pass", "未实施过综合改造"),
+            }.get(renovated, ("review", "是否已改造不详，请核实")),
+            "expropriation": zone_out,
+            "illegal_structures": {
+                True: ("pass", "违章建筑拆除情况较好"),
+                False: ("fail", "违章建筑尚未拆除，需先拆违"),
+            }.get(cleared, ("review", "违建拆除情况不详，请核实")),
+            "willingness": will_out,
+            "management": ("review", "物业管理方式不详，请补充")
+            if m is None
+            else (("pass", f"物业管理为「{m}」，管理不完善"))
+            if m in r.management.imperfect
+            else ("review", f"已有「{m}」管理，需核实是否失管"),
+            "deficiency": (
+                "pass" if len(found) >= r.deficiency.min_count else "review",
+                "存在不足：" + "；".join(labels[c][0] for c in found)
+                if found
+                else "未发现明显的基础设施不足",
+            ),
+        }
+        failed = tuple(k for k, (o, _) in outcomes.items() if o == "fail")
+        review = tuple(k for k, (o, _) in outcomes.items() if o == "review")
+        verdict = "ineligible" if failed else "conditional" if review else "eligible"
+        summary.append(
+            (
+                row["community_id"],
+                verdict,
+                str(tier),
+                failed,
+                review,
+                inside,
+                share,
+                "、".join(names),
+                tuple(found),
+            )
+        )
+        rules.extend((row["community_id"], k, o, text) for k, (o, text) in outcomes.items())
+    return summary, rules
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_whole_check_equals_a_brute_force_computation(policy, seed) -> None:
+    from gislib.eligibility import check_workspace
+
+    layers = random_city(seed)
+
+    class Workspace:
+        def read(self, name: str) -> gpd.GeoDataFrame:
+            return layers[name]
+
+        def raster_names(self) -> list[str]:
+            return []
+
+    checked = check_workspace(Workspace(), policy=policy)
+    summary, rules = brute_force_check(layers, policy)
+    got = checked.result.summary
+    columns = ["community_id", "verdict", "tier", "failed_rules", "review_rules"]
+    assert [tuple(row) for row in got[columns].itertuples(index=False)] == [s[:5] for s in summary]
+    np.testing.assert_allclose(got["inside_share"], [s[5] for s in summary], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        got["expropriation_share"], [s[6] for s in summary], rtol=1e-12, atol=1e-12
+    )
+    assert got["expropriation_zones"].tolist() == [s[7] for s in summary]
+    assert got["deficiencies"].tolist() == [s[8] for s in summary]
+    table = checked.result.rules[["community_id", "rule_id", "outcome", "reason_zh"]]
+    assert [tuple(row) for row in table.itertuples(index=False)] == rules
+    # the data reach every verdict, a shared zone, a partly urban community and a contained one
+    assert set(got["verdict"]) == {"eligible", "conditional", "ineligible"}
+    assert got["expropriation_zones"].str.contains("、").any()
+    assert ((got["inside_share"] > 0) & (got["inside_share"] < 1)).any()
+    assert (got["expropriation_share"] == 1).any()
+
+
+def test_workspace_check_equals_the_network_analysis_and_the_check_run_apart(policy) -> None:
+    from gislib.eligibility import check_workspace
+    from gislib.networks import analyse_networks
+
+    layers = random_city(5, n=80)
+
+    class Workspace:
+        def read(self, name: str) -> gpd.GeoDataFrame:
+            return layers[name]
+
+        def raster_names(self) -> list[str]:
+            return []
+
+    whole = check_workspace(Workspace(), policy=policy)
+    networks = analyse_networks(layers["communities"], layers["pipelines"], policy=policy)
+    apart = check_eligibility(
+        layers["communities"],
+        zones=layers["expropriation_zones"],
+        urban_areas=layers["urban_areas"],
+        policy=policy,
+        networks=networks,
+    )
+    pd.testing.assert_frame_equal(whole.networks, networks, check_exact=True)
+    pd.testing.assert_frame_equal(whole.result.summary, apart.summary, check_exact=True)
+    pd.testing.assert_frame_equal(whole.result.rules, apart.rules, check_exact=True)
