@@ -72,12 +72,12 @@ def _year_communities(
     return chosen, investment
 
 
-def _bounds_form(policy_bounds: Bounds, band: float) -> tuple[Bounds, float, str, int, str] | None:
+def _bounds_form(
+    policy_bounds: Bounds, band: float, *, expanded: bool
+) -> tuple[Bounds, float, str, int, str] | None:
     """The bundling parameters; returns them when the planner asks for a run."""
-    with st.form("bundle-params"):
-        st.markdown(
-            t("**打包参数**（默认取自政策文件）", "**Parameters** (defaults from the policy)")
-        )
+    title = t("打包参数（默认取自政策文件）", "Parameters (defaults from the policy)")
+    with st.expander(title, expanded=expanded, icon=":material/tune:"), st.form("bundle-params"):
         c = st.columns(4)
 
         def wan(value: float | None) -> float | None:
@@ -191,6 +191,7 @@ def _edits(key: tuple[str, int], name: str, result: BundleResult, names: dict[st
             t("小区（可在地图上点选）", "Community (or click it on the map)"), ids,
             index=ids.index(picked) if picked in ids else None,
             format_func=lambda i: f"{i} {names.get(i, '')}", key="bundle-move-id",
+            placeholder=t("选择或在地图上点选", "choose, or click the map"),
         )  # fmt: skip
         target = c[1].selectbox(
             t("移入批次", "To batch"), [*batches, _NO_BATCH],
@@ -315,7 +316,7 @@ def render() -> None:
     policy_bounds = Bounds(**{f.name: getattr(settings, f.name) for f in fields(Bounds)})
     key = (str(county), year)
     scenarios = _scenarios(key)
-    asked = _bounds_form(policy_bounds, settings.distance_band_m)
+    asked = _bounds_form(policy_bounds, settings.distance_band_m, expanded=not scenarios)
     if asked is not None:
         bounds, band, prefer, seed, name = asked
         try:
