@@ -201,6 +201,18 @@ class Bounds:
                 values[f.name] = value
         return cls(**values)
 
+    @classmethod
+    def from_policy(cls, settings: Any) -> Bounds:
+        """The bounds of a policy's ``bundling`` section (:class:`gislib.policy.BundlingPolicy`).
+
+        Examples
+        --------
+        >>> from gislib.policy import load_policy
+        >>> Bounds.from_policy(load_policy().bundling).max_investment
+        110000000.0
+        """
+        return cls(**{f.name: getattr(settings, f.name, None) for f in fields(cls)})
+
     def lower(self) -> np.ndarray:
         """Lower bounds in :data:`MEASURES` order (``-inf`` where unbounded)."""
         return np.array(
@@ -1863,7 +1875,7 @@ def tender_list(
             "小区名称": column("name"),
             "县区": counties,
             "街道": column("street"),
-            "户数": problem.values[rows, 1],
+            "户数": problem.values[rows, 1].round().astype(np.int64),
             "投资估算(元)": problem.values[rows, 0],
             "改造内容": content,
         },
@@ -1926,7 +1938,7 @@ def bundle_year(
     policy = policy if policy is not None else load_policy()
     settings = policy.bundling
     if bounds is None:
-        bounds = Bounds(**{f.name: getattr(settings, f.name) for f in fields(Bounds)})
+        bounds = Bounds.from_policy(settings)
     band = settings.distance_band_m if distance_band_m is None else distance_band_m
     communities = workspace.read("communities")
     events = workspace.read("status_events")

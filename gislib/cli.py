@@ -681,7 +681,7 @@ def bundle_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """EPC 打包：把一年的计划小区按区县连片打包成批次 / Bundle a plan year into EPC batches."""
-    from dataclasses import fields
+    from dataclasses import asdict
 
     from gislib.bundling import Bounds, batches_table, bundle_year, write_tender_workbook
     from gislib.policy import load_policy
@@ -697,7 +697,7 @@ def bundle_cmd(
     with _steps("EPC 打包 / bundling", 3, quiet=as_json) as step:
         policy = _run(lambda: load_policy(policy_file))
         ws = _run(lambda: open_workspace(path))
-        defaults = {f.name: getattr(policy.bundling, f.name) for f in fields(Bounds)}
+        defaults = asdict(Bounds.from_policy(policy.bundling))
         chosen: dict[str, Any] = {
             k: given[k] if given[k] is not None else v for k, v in defaults.items()
         }

@@ -13,7 +13,6 @@ and the batches as an Excel tender list.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import fields
 from pathlib import Path
 
 import geopandas as gpd
@@ -313,7 +312,7 @@ def render() -> None:
         st.info(t("该区县该年度没有计划小区。", "No planned community for this county and year."))
         return
     settings = policy.bundling
-    policy_bounds = Bounds(**{f.name: getattr(settings, f.name) for f in fields(Bounds)})
+    policy_bounds = Bounds.from_policy(settings)
     key = (str(county), year)
     scenarios = _scenarios(key)
     asked = _bounds_form(policy_bounds, settings.distance_band_m, expanded=not scenarios)
