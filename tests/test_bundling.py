@@ -366,3 +366,27 @@ def test_year_batches_bundles_the_planned_communities_of_each_county() -> None:
     assert table["batch_id"].str.startswith("441702-B").all()
     assert {m for ms in table["members"] for m in ms} == jiangcheng
     assert table["bounds_ok"].all()
+
+
+@pytest.mark.slow
+def test_every_county_and_plan_year_of_the_sample_bundles_without_a_violation() -> None:
+    from gislib.bundling import bundle_year
+    from gislib.datasets import sample_workspace_path
+    from gislib.planning import investment_estimate
+    from gislib.policy import load_policy
+    from gislib.store import open_workspace
+
+    ws = open_workspace(sample_workspace_path())
+    policy = load_policy()
+    investment = investment_estimate(ws, policy=policy)
+    low, high = policy.bundling.min_investment, policy.bundling.max_investment
+    seen = set()
+    for year in policy.years:
+        for county, result in bundle_year(
+            ws, year=year, policy=policy, investment=investment
+        ).items():
+            seen.add((county, year))
+            assert result.ok, (county, year, result.violations, result.unassigned)
+            assert result.batches["investment"].between(low, high).all()
+            assert result.batches["contiguous"].all()
+    assert len(seen) == 4 * len(policy.years)  # every county has planned communities each year
