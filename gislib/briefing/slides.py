@@ -102,6 +102,10 @@ def _text_box(
     return box
 
 
+#: Height kept under a full-slide picture for a one-line note (inches).
+_NOTE_ROOM_IN = 0.65  # the note (0.39) plus the gaps around the picture
+
+
 class _Deck:
     def __init__(self, prs: Any, briefing: Briefing):
         self.prs = prs
@@ -259,7 +263,9 @@ def _figure(deck: _Deck, block: Figure) -> None:
     from pptx.util import Inches
 
     caption = 0.3 if block.caption else 0.0
-    room = deck.bottom - _BODY_TOP - 0.4 - caption
+    # Leave a line under the picture for the note that usually follows it, so the
+    # note does not go to a slide of its own.
+    room = deck.bottom - _BODY_TOP - 0.4 - caption - _NOTE_ROOM_IN
     height = min(room, deck.body * block.aspect)
     if deck.left < height + 0.4 + caption:
         deck.continue_slide()
