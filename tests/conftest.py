@@ -146,7 +146,8 @@ def tiny_workspace(
 
 
 # ---------------------------------------------------------------------------
-# The running app in headless Chromium (tests/test_browser*.py)
+# A private copy of the sample (page tests), and the running app in headless Chromium
+# (tests/test_browser*.py)
 
 
 def _browser_unavailable(message: str) -> None:

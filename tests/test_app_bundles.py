@@ -6,7 +6,6 @@ language switch, then the page.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,18 +25,9 @@ def _page() -> None:
     bundles.render()
 
 
-@pytest.fixture(scope="module")
-def sample_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from gislib.datasets import sample_workspace_path
-
-    target = tmp_path_factory.mktemp("bundle-ws") / "ws.gpkg"
-    shutil.copyfile(sample_workspace_path(), target)
-    return target
-
-
 @pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch, sample_copy: Path) -> AppTest:
-    monkeypatch.setenv("RENOV_WORKSPACE", str(sample_copy))
+def page(monkeypatch: pytest.MonkeyPatch, workspace_copy: Path) -> AppTest:
+    monkeypatch.setenv("RENOV_WORKSPACE", str(workspace_copy))
     at = AppTest.from_function(_page, default_timeout=TIMEOUT_S)
     at.run()
     assert not at.exception

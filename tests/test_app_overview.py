@@ -8,7 +8,6 @@ calling the page's click handler, as ``st_folium``'s ``on_change`` does.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -46,22 +45,12 @@ def _run(monkeypatch: pytest.MonkeyPatch, workspace: Path) -> AppTest:
 
 
 @pytest.fixture(scope="module")
-def sample_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One private copy of the sample for the module (the page's caches are reused)."""
-    from gislib.datasets import sample_workspace_path
-
-    target = tmp_path_factory.mktemp("overview") / "sample.gpkg"
-    shutil.copyfile(sample_workspace_path(), target)
-    return target
-
-
-@pytest.fixture(scope="module")
-def expected(sample_copy: Path) -> dict[str, Any]:
+def expected(workspace_copy: Path) -> dict[str, Any]:
     """The sample's tables and investment estimate, computed by the library directly."""
     from gislib.planning import investment_estimate
     from gislib.store import open_workspace
 
-    ws = open_workspace(sample_copy)
+    ws = open_workspace(workspace_copy)
     return {
         "communities": pd.DataFrame(ws.read("communities").drop(columns="geometry")),
         "events": ws.read("status_events"),
@@ -83,9 +72,9 @@ def _metric(at: AppTest, label: str) -> tuple[str, str]:
 
 
 def test_the_page_opens_on_the_latest_plan_year_with_six_key_figures(
-    monkeypatch: pytest.MonkeyPatch, sample_copy: Path, expected: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch, workspace_copy: Path, expected: dict[str, Any]
 ) -> None:
-    at = _run(monkeypatch, sample_copy)
+    at = _run(monkeypatch, workspace_copy)
     assert at.button_group(key=YEAR_KEY).value == 2025  # this year is past the plan
     assert at.button_group(key=STAGE_KEY).value == "completed"
     assert at.selectbox(key=MEASURE_KEY).value == "communities"
@@ -114,9 +103,9 @@ def test_the_page_opens_on_the_latest_plan_year_with_six_key_figures(
 
 
 def test_the_year_changes_the_key_figures(
-    monkeypatch: pytest.MonkeyPatch, sample_copy: Path, expected: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch, workspace_copy: Path, expected: dict[str, Any]
 ) -> None:
-    at = _run(monkeypatch, sample_copy)
+    at = _run(monkeypatch, workspace_copy)
     at.button_group(key=YEAR_KEY).set_value(2022).run()
     assert not at.exception
     kpis = _kpis(expected, year=2022)
@@ -132,11 +121,11 @@ def test_the_year_changes_the_key_figures(
 
 
 def test_stage_and_measure_change_the_county_table(
-    monkeypatch: pytest.MonkeyPatch, sample_copy: Path, expected: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch, workspace_copy: Path, expected: dict[str, Any]
 ) -> None:
     from gislib.planning import progress_table
 
-    at = _run(monkeypatch, sample_copy)
+    at = _run(monkeypatch, workspace_copy)
     at.button_group(key=STAGE_KEY).set_value("started").run()
     at.selectbox(key=MEASURE_KEY).set_value("households").run()
     assert not at.exception
@@ -157,9 +146,9 @@ def test_stage_and_measure_change_the_county_table(
 
 
 def test_the_investment_table_is_in_ten_thousand_yuan(
-    monkeypatch: pytest.MonkeyPatch, sample_copy: Path, expected: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch, workspace_copy: Path, expected: dict[str, Any]
 ) -> None:
-    at = _run(monkeypatch, sample_copy)
+    at = _run(monkeypatch, workspace_copy)
     at.selectbox(key=MEASURE_KEY).set_value("investment").run()
     table = at.table[0].value
     completed = _kpis(expected, year=2025).loc["investment", "value"]
@@ -168,9 +157,9 @@ def test_the_investment_table_is_in_ten_thousand_yuan(
 
 
 def test_choosing_a_county_shows_its_streets_and_figures(
-    monkeypatch: pytest.MonkeyPatch, sample_copy: Path, expected: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch, workspace_copy: Path, expected: dict[str, Any]
 ) -> None:
-    at = _run(monkeypatch, sample_copy)
+    at = _run(monkeypatch, workspace_copy)
     assert at.button[0].disabled  # "whole city" while the whole city is shown
     at.selectbox(key=COUNTY_KEY).set_value("441781").run()
     assert not at.exception
@@ -193,9 +182,9 @@ def test_choosing_a_county_shows_its_streets_and_figures(
 
 
 def test_a_click_on_a_county_or_a_community_opens_its_county(
-    monkeypatch: pytest.MonkeyPatch, sample_copy: Path, expected: dict[str, Any]
+    monkeypatch: pytest.MonkeyPatch, workspace_copy: Path, expected: dict[str, Any]
 ) -> None:
-    at = _run(monkeypatch, sample_copy)
+    at = _run(monkeypatch, workspace_copy)
     at.session_state[CLICK_KEY] = {"last_active_drawing": {"properties": {"county_code": "441704"}}}
     at.run()
     assert at.selectbox(key=COUNTY_KEY).value == "441704"
@@ -216,8 +205,10 @@ def test_a_click_on_a_county_or_a_community_opens_its_county(
     assert at.selectbox(key=COUNTY_KEY).value == "441721"
 
 
-def test_the_page_switches_to_english(monkeypatch: pytest.MonkeyPatch, sample_copy: Path) -> None:
-    at = _run(monkeypatch, sample_copy)
+def test_the_page_switches_to_english(
+    monkeypatch: pytest.MonkeyPatch, workspace_copy: Path
+) -> None:
+    at = _run(monkeypatch, workspace_copy)
     at.session_state["lang"] = "en"  # what the sidebar language switch sets
     at.run()
     assert not at.exception
@@ -275,7 +266,7 @@ def test_the_choices_survive_a_visit_to_another_page(
 
 
 def test_the_briefing_is_built_on_request_and_offered_as_a_pdf(
-    monkeypatch: pytest.MonkeyPatch, sample_copy: Path
+    monkeypatch: pytest.MonkeyPatch, workspace_copy: Path
 ) -> None:
     import io
 
@@ -283,7 +274,7 @@ def test_the_briefing_is_built_on_request_and_offered_as_a_pdf(
 
     from gislib.ui.briefing import briefing_bytes
 
-    at = _run(monkeypatch, sample_copy)
+    at = _run(monkeypatch, workspace_copy)
     assert not [b for b in at.get("download_button") if b.label == "下载 PDF"]
     build = next(b for b in at.button if b.label == "生成简报")
     build.click().run()

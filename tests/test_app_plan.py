@@ -7,7 +7,6 @@ language switch, then the page.
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import pytest
@@ -27,18 +26,9 @@ def _page() -> None:
     plan.render()
 
 
-@pytest.fixture(scope="module")
-def sample_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from gislib.datasets import sample_workspace_path
-
-    target = tmp_path_factory.mktemp("plan-ws") / "ws.gpkg"
-    shutil.copyfile(sample_workspace_path(), target)
-    return target
-
-
 @pytest.fixture
-def page(monkeypatch: pytest.MonkeyPatch, sample_copy: Path) -> AppTest:
-    monkeypatch.setenv("RENOV_WORKSPACE", str(sample_copy))
+def page(monkeypatch: pytest.MonkeyPatch, workspace_copy: Path) -> AppTest:
+    monkeypatch.setenv("RENOV_WORKSPACE", str(workspace_copy))
     at = AppTest.from_function(_page, default_timeout=TIMEOUT_S)
     at.run()
     assert not at.exception
@@ -77,9 +67,9 @@ def test_an_earlier_date_schedules_the_later_years_within_the_rules(page: AppTes
 
 
 def test_pinning_an_ineligible_community_is_explained_and_can_be_undone(
-    page: AppTest, sample_copy: Path
+    page: AppTest, workspace_copy: Path
 ) -> None:
-    cid = _ineligible_id(sample_copy)
+    cid = _ineligible_id(workspace_copy)
     page.selectbox[0].set_value(cid)
     page.selectbox[1].set_value("pin")
     page.selectbox[2].set_value(2025)
