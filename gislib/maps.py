@@ -1493,20 +1493,10 @@ def eligibility_map(
         shown[col] = joined[col].to_numpy()
     shown["verdict"] = shown["verdict"].fillna(_UNCHECKED)
 
-    m = base_map(
-        bounds=_map_bounds(communities, counties),
-        asset_base_url=asset_base_url,
-        fit_padding_px=_FIT_PADDING_PX,
+    m, county_group = _page_map(
+        communities, counties, asset_base_url=asset_base_url, simplify_m=simplify_m,
         basemap=basemap,
-    )
-    m.add_child(_FocusWithoutScroll())
-    county_group = county_layer(
-        counties,
-        simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M),
-        interactive=False,
-        basemap=basemap,
-    )
-    county_group.add_to(m)
+    )  # fmt: skip
     zone_group = _zone_layer(zones, simplify_m=simplify_m, basemap=basemap)
     zone_group.add_to(m)
     names = {str(k): short_rule_name(str(v)) for k, v in (rule_names or {}).items()}
@@ -1588,6 +1578,39 @@ def _map_bounds(
             )
             return (minx, miny, maxx, maxy)
     return settings.region_bounds
+
+
+def _page_map(
+    extent: gpd.GeoDataFrame,
+    counties: gpd.GeoDataFrame,
+    *,
+    asset_base_url: str,
+    simplify_m: float,
+    basemap: Basemap | str,
+    county_name: str | None = None,
+) -> tuple[folium.Map, folium.FeatureGroup]:
+    """A page map opened on ``extent`` with the counties as a background that takes no clicks.
+
+    The base of the eligibility, explorer, import preview and batch maps; the
+    focus fix keeps the page from scrolling to the map when it is clicked.
+    """
+    m = base_map(
+        bounds=_map_bounds(extent, counties),
+        asset_base_url=asset_base_url,
+        fit_padding_px=_FIT_PADDING_PX,
+        basemap=basemap,
+    )
+    m.add_child(_FocusWithoutScroll())
+    options: dict[str, Any] = {} if county_name is None else {"name": county_name}
+    group = county_layer(
+        counties,
+        simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M),
+        interactive=False,
+        basemap=basemap,
+        **options,
+    )
+    group.add_to(m)
+    return m, group
 
 
 def clicked_feature_id(value: Any, *, field: str = "community_id") -> str | None:
@@ -2066,19 +2089,9 @@ def import_preview_map(
             )
         )
 
-    m = base_map(
-        bounds=_map_bounds(kept, counties),
-        asset_base_url=asset_base_url,
-        fit_padding_px=_FIT_PADDING_PX,
-        basemap=basemap,
+    m, _ = _page_map(
+        kept, counties, asset_base_url=asset_base_url, simplify_m=simplify_m, basemap=basemap
     )
-    m.add_child(_FocusWithoutScroll())
-    county_layer(
-        counties,
-        simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M),
-        interactive=False,
-        basemap=basemap,
-    ).add_to(m)
     if urban_areas is not None:
         urban_area_layer(urban_areas, simplify_m=simplify_m, basemap=basemap).add_to(m)
     label = f"待导入的{schema.zh}（{len(shown)} 条）"
@@ -2186,20 +2199,10 @@ def explorer_map(
     from gislib.i18n import tr
     from gislib.planning import STATUS_COLOURS
 
-    m = base_map(
-        bounds=_map_bounds(communities, counties),
-        asset_base_url=asset_base_url,
-        fit_padding_px=_FIT_PADDING_PX,
-        basemap=basemap,
-    )
-    m.add_child(_FocusWithoutScroll())
-    county_layer(
-        counties,
-        name=tr("区县边界", "counties", lang),
-        simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M),
-        interactive=False,
-        basemap=basemap,
-    ).add_to(m)
+    m, _ = _page_map(
+        communities, counties, asset_base_url=asset_base_url, simplify_m=simplify_m,
+        basemap=basemap, county_name=tr("区县边界", "counties", lang),
+    )  # fmt: skip
     urban_area_layer(
         urban_areas,
         name=tr("城区范围", "urban areas", lang),
@@ -3422,20 +3425,10 @@ def batch_map(
     for feature, batch in zip(data["features"], shown[batch_column], strict=True):
         feature["properties"]["batch_id"] = batch
 
-    m = base_map(
-        bounds=_map_bounds(shown, counties),
-        asset_base_url=asset_base_url,
-        fit_padding_px=_FIT_PADDING_PX,
-        basemap=basemap,
-    )
-    m.add_child(_FocusWithoutScroll())
-    county_layer(
-        counties,
-        name=tr("区县边界", "counties", lang),
-        simplify_m=max(simplify_m, _COUNTY_SIMPLIFY_M),
-        interactive=False,
-        basemap=basemap,
-    ).add_to(m)
+    m, _ = _page_map(
+        shown, counties, asset_base_url=asset_base_url, simplify_m=simplify_m,
+        basemap=basemap, county_name=tr("区县边界", "counties", lang),
+    )  # fmt: skip
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         props = feature["properties"]
