@@ -91,3 +91,29 @@ def test_the_page_switches_to_english(page: AppTest) -> None:
     assert page.subheader[0].value == "Yangjiang renovation · annual plan"
     assert page.dataframe[0].value.columns[0] == "Year"
     assert page.success[0].value.startswith("The plan holds every rule")
+
+
+def test_plan_versus_actual_is_shown_in_the_measure_chosen(
+    page: AppTest, workspace_copy: Path
+) -> None:
+    from gislib.eligibility import check_workspace
+    from gislib.policy import load_policy
+    from gislib.scheduling import plan_vs_actual, propose_plan
+    from gislib.store import open_workspace
+
+    compared = page.dataframe[2].value
+    assert list(compared.index) == ["江城区", "阳东区", "阳西县", "阳春市", "全市"]
+    communities = compared["计划（个）"]
+    assert communities["全市"] == communities.drop("全市").sum()
+    page.radio(key="plan-measure").set_value("investment").run()
+    assert not page.exception
+    money = page.dataframe[2].value
+    assert money.columns[0] == "计划（万元）"
+    # The same figure as the library's, for the year shown (the last), in 10k yuan.
+    ws = open_workspace(workspace_copy)
+    policy = load_policy()
+    events = ws.read("status_events")
+    plan = propose_plan(check_workspace(ws, policy=policy), policy=policy, events=events)
+    table = plan_vs_actual(plan, events)
+    expected = table.loc[("全市", policy.years[-1]), ("planned", "investment")] / 1e4
+    assert money.loc["全市", "计划（万元）"] == pytest.approx(expected)

@@ -38,6 +38,14 @@ OPS_KEY = "plan-ops"
 #: Session-state key of the "today" the plan is made on.
 TODAY_KEY = "plan-today"
 _XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: Plan-vs-actual measures: column -> (Chinese, English, Chinese unit, English unit, divisor).
+_MEASURES: dict[str, tuple[str, str, str, str, float]] = {
+    "communities": ("小区数", "communities", "个", "communities", 1.0),
+    "households": ("户数", "households", "户", "households", 1.0),
+    "buildings": ("楼栋数", "buildings", "栋", "buildings", 1.0),
+    "floor_area_m2": ("建筑面积", "floor area", "万m²", "10k m²", 1e4),
+    "investment": ("投资估算", "investment (estimate)", "万元", "10k yuan", 1e4),
+}
 _OP_LABELS: dict[str, tuple[str, str]] = {
     "pin": ("指定年度", "pin to a year"),
     "move": ("调整年度", "move to a year"),
@@ -190,9 +198,14 @@ def _edit_form(plan: AnnualPlan) -> None:
             st.rerun()
 
 
-def _plan_vs_actual(plan: AnnualPlan, events: pd.DataFrame, year: int) -> pd.DataFrame:
+def _plan_vs_actual(
+    plan: AnnualPlan, events: pd.DataFrame, year: int, measure: str
+) -> pd.DataFrame:
+    """Planned, declared, started and completed by county for a year, in one measure."""
     table = scheduling.plan_vs_actual(plan, events)
     part = table.xs(year, level=1)
+    zh_unit, en_unit = _MEASURES[measure][2], _MEASURES[measure][3]
+    divisor = _MEASURES[measure][4]
     rows = {}
     for kind, zh, en in (
         ("planned", "计划", "planned"),
@@ -200,8 +213,7 @@ def _plan_vs_actual(plan: AnnualPlan, events: pd.DataFrame, year: int) -> pd.Dat
         ("started", "已开工", "started"),
         ("completed", "已完工", "completed"),
     ):
-        rows[t(f"{zh}小区数", f"{en} (communities)")] = part[(kind, "communities")]
-        rows[t(f"{zh}户数", f"{en} (households)")] = part[(kind, "households")]
+        rows[t(f"{zh}（{zh_unit}）", f"{en} ({en_unit})")] = part[(kind, measure)] / divisor
     out = pd.DataFrame(rows)
     out.index = [COUNTIES.get(str(c), (str(c),))[0] for c in out.index]
     return out
@@ -345,7 +357,17 @@ def render() -> None:
             },
         )
     with tab_actual:
-        st.dataframe(_plan_vs_actual(plan, events, int(year)))
+        measure = st.radio(
+            t("指标", "Measure"), list(_MEASURES), horizontal=True, key="plan-measure",
+            format_func=lambda m: " / ".join(_MEASURES[m][:2]),
+        )  # fmt: skip
+        compared = _plan_vs_actual(plan, events, int(year), str(measure))
+        st.dataframe(
+            compared,
+            column_config={
+                c: st.column_config.NumberColumn(format="localized") for c in compared.columns
+            },
+        )
         st.caption(
             t("计划：本计划中的小区；实际申报：进度记录中申报该年度的小区；开工、完工按实际申报小区统计。",
               "Planned: this plan; declared: communities declared for the year in the status "
