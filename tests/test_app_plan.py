@@ -117,3 +117,21 @@ def test_plan_versus_actual_is_shown_in_the_measure_chosen(
     table = plan_vs_actual(plan, events)
     expected = table.loc[("全市", policy.years[-1]), ("planned", "investment")] / 1e4
     assert money.loc["全市", "计划（万元）"] == pytest.approx(expected)
+
+
+def test_a_frozen_year_is_shown_as_it_was_decided(page: AppTest, workspace_copy: Path) -> None:
+    from gislib.scheduling import load_frozen
+    from gislib.store import open_workspace
+    from gislib.ui.common import USER_KEY
+
+    page.text_input(key=USER_KEY).set_value("市住建局-测试").run()
+    freeze = next(b for b in page.button if b.label == "确认定稿")
+    freeze.click().run()
+    assert not page.exception
+    assert any(s.value.startswith("已定稿（快照") for s in page.success)
+    frozen = load_frozen(open_workspace(workspace_copy), 2025)
+    assert frozen is not None and frozen.user == "市住建局-测试"
+    page.run()
+    expander = next(e for e in page.expander if e.label.startswith("2025 年度定稿"))
+    table = expander.dataframe[0].value
+    assert len(table) == int((frozen.entries["year"] == 2025).sum()) > 0

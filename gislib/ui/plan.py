@@ -269,11 +269,23 @@ def _frozen(ref: common.WorkspaceRef, year: int) -> None:
     if frozen is None:
         st.caption(t(f"{year} 年度尚未定稿。", f"{year} has not been frozen."))
         return
-    st.caption(
-        t(f"{year} 年度最近一次定稿：{frozen.created_at}，{frozen.user}（{frozen.name}），"
-          f"计划 {len(frozen.entries)} 条。",
-          f"{year} last frozen {frozen.created_at} by {frozen.user} ({frozen.name}).")
-    )  # fmt: skip
+    entries = frozen.entries
+    part = entries.loc[entries["year"] == year]
+    title = t(
+        f"{year} 年度定稿（{frozen.created_at}，{frozen.user}：{frozen.name}）",
+        f"{year} as frozen ({frozen.created_at}, {frozen.user}: {frozen.name})",
+    )
+    with st.expander(title, icon=":material/lock:"):
+        st.caption(
+            t(f"定稿时该年度计划 {len(part)} 个小区；定稿时的规则检查："
+              f"{'全部满足' if not frozen.violations else f'{len(frozen.violations)} 处违反'}。"
+              "快照只增不改，以下为当时的决定。",
+              f"{len(part)} communities in the year when frozen; "
+              f"{len(frozen.violations)} rule violations then. Snapshots are append-only.")
+        )  # fmt: skip
+        shown = [c for c in ("community_id", "name", "county", "source_zh", "households",
+                             "investment") if c in part.columns]  # fmt: skip
+        st.dataframe(part[shown], hide_index=True)
 
 
 def _today_control(plan: AnnualPlan) -> None:
