@@ -1745,13 +1745,7 @@ def lock(result: BundleResult, batch_id: str) -> BundleResult:
     BundlingError
         Unknown batch.
     """
-    _require_batch(result, batch_id, editable=False)
-    return _with(
-        result,
-        _batch_array(result),
-        f"已锁定批次 {batch_id} / locked batch {batch_id}",
-        locked=result.locked | {batch_id},
-    )
+    return _set_locked(result, batch_id, locked=True)
 
 
 def unlock(result: BundleResult, batch_id: str) -> BundleResult:
@@ -1762,13 +1756,19 @@ def unlock(result: BundleResult, batch_id: str) -> BundleResult:
     BundlingError
         Unknown batch.
     """
+    return _set_locked(result, batch_id, locked=False)
+
+
+def _set_locked(result: BundleResult, batch_id: str, *, locked: bool) -> BundleResult:
+    """The result with ``batch_id`` locked or unlocked (assignments unchanged), re-checked."""
     _require_batch(result, batch_id, editable=False)
-    return _with(
-        result,
-        _batch_array(result),
-        f"已解锁批次 {batch_id} / unlocked batch {batch_id}",
-        locked=result.locked - {batch_id},
-    )
+    if locked:
+        message = f"已锁定批次 {batch_id} / locked batch {batch_id}"
+        keep = result.locked | {batch_id}
+    else:
+        message = f"已解锁批次 {batch_id} / unlocked batch {batch_id}"
+        keep = result.locked - {batch_id}
+    return _with(result, _batch_array(result), message, locked=keep)
 
 
 # --------------------------------------------------------------------------- reports

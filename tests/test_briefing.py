@@ -12,6 +12,7 @@ import pytest
 from gislib.briefing import (
     Briefing,
     Figure,
+    Kpi,
     KpiGrid,
     Paragraph,
     Table,
@@ -109,6 +110,16 @@ def _kpi_strings(layers, *, county: str | None = None) -> list[str]:
     return out
 
 
+def _summary_cards(briefing: Briefing) -> dict[str, Kpi]:
+    """The key-figure cards of the summary section, by label."""
+    return {
+        k.label: k
+        for b in briefing.section("summary").blocks
+        if isinstance(b, KpiGrid)
+        for k in b.items
+    }
+
+
 def _pptx_texts(path: Path) -> tuple[list[str], list[str], int]:
     from pptx import Presentation
     from pptx.enum.shapes import MSO_SHAPE_TYPE
@@ -137,12 +148,7 @@ def test_briefing_has_the_six_sections_in_order(city):
 
 
 def test_kpi_cards_match_progress_kpis(city, layers):
-    cards = {
-        k.label: k
-        for b in city.section("summary").blocks
-        if isinstance(b, KpiGrid)
-        for k in b.items
-    }
+    cards = _summary_cards(city)
     kpis = progress_kpis(
         layers["communities"],
         layers["events"],
@@ -377,12 +383,7 @@ def test_county_filter_reduces_content_to_that_county(yangxi, layers):
     text = "\n".join(yangxi.texts())
     for other in ("江城区", "阳东区", "阳春市"):
         assert other not in text.replace("阳江市", ""), other
-    cards = {
-        k.label: k
-        for b in yangxi.section("summary").blocks
-        if isinstance(b, KpiGrid)
-        for k in b.items
-    }
+    cards = _summary_cards(yangxi)
     kpis = progress_kpis(
         layers["communities"], layers["events"], year=YEAR, stage="completed", county="441721"
     )

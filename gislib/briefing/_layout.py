@@ -1,15 +1,26 @@
-"""Text measuring, line wrapping and atomic writing shared by the PDF and PPTX writers (internal)."""
+"""Shared by the PDF and PPTX writers: text measuring, wrapping, block dispatch, atomic writing."""
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Generic, TypeVar
 
+from gislib.briefing.content import Block, Figure, KpiGrid, Paragraph, Table
 from gislib.errors import ExportError
 
-__all__ = ["check_target", "publish", "text_width", "wrap"]
+__all__ = ["BlockDrawers", "check_target", "publish", "staged", "text_width", "wrap"]
+
+#: The page or slide being drawn on.
+_C = TypeVar("_C")
+#: What a drawer returns (None when drawing, a height when measuring).
+_R = TypeVar("_R")
 
 #: Tokens: a run of Latin letters/digits with its trailing space, or one other character.
 _TOKEN = re.compile(r"[A-Za-z0-9.,:;%+\-_/()'&·×²~–]+ ?| |.")
@@ -53,6 +64,26 @@ def wrap(text: str, *, width: float, size: float, font_path: str) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class BlockDrawers(Generic[_C, _R]):
+    """One function per kind of block; calling it hands a block to the function of its kind."""
+
+    paragraph: Callable[[_C, Paragraph], _R]
+    kpis: Callable[[_C, KpiGrid], _R]
+    table: Callable[[_C, Table], _R]
+    figure: Callable[[_C, Figure], _R]
+
+    def __call__(self, canvas: _C, block: Block) -> _R:
+        """Draw (or measure) ``block`` on ``canvas`` with the function of its kind."""
+        if isinstance(block, Paragraph):
+            return self.paragraph(canvas, block)
+        if isinstance(block, KpiGrid):
+            return self.kpis(canvas, block)
+        if isinstance(block, Table):
+            return self.table(canvas, block)
+        return self.figure(canvas, block)
+
+
 def check_target(path: str | os.PathLike[str], suffix: str) -> Path:
     """The target path, checked: the right extension and an existing folder.
 
@@ -79,3 +110,19 @@ def publish(tmp: Path, target: Path) -> None:
     os.umask(mask)
     tmp.chmod(0o666 & ~mask)
     tmp.replace(target)
+
+
+@contextmanager
+def staged(target: Path, suffix: str) -> Iterator[Path]:
+    """A temporary file in ``target``'s folder that replaces ``target`` when the block succeeds.
+
+    On any error the temporary file is removed and ``target`` is left as it was.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=".brief-", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        publish(Path(tmp), target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

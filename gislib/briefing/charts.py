@@ -28,6 +28,7 @@ __all__ = [
     "county_chart",
     "figure_block",
     "funding_chart",
+    "new_figure",
 ]
 
 #: Resolution of every chart and map, in dots per inch.
@@ -74,7 +75,8 @@ def figure_block(fig: Any, *, title: str, caption: str = "") -> Any:
     )
 
 
-def _new_figure(width: float, height: float) -> Any:
+def new_figure(width: float, height: float) -> Any:
+    """A matplotlib figure of ``width`` x ``height`` inches with constrained layout (no pyplot)."""
     from matplotlib.figure import Figure as MplFigure
 
     fig = MplFigure(figsize=(width, height), layout="constrained")
@@ -107,6 +109,17 @@ def _grouped_bars(ax: Any, frame: pd.DataFrame, lang: str) -> None:
     ax.legend(fontsize=_LEGEND_SIZE, frameon=False, ncols=len(frame.columns), loc="upper left")
 
 
+def _community_bars(frame: pd.DataFrame, *, title: str, lang: str, font: CjkFont) -> Any:
+    """Grouped bars of community counts per stage (columns) for each row of ``frame``."""
+    with font_rc(font):
+        fig = new_figure(CHART_WIDTH_IN, _CHART_HEIGHT_IN)
+        ax = fig.add_subplot()
+        _style(ax)
+        _grouped_bars(ax, frame, lang)
+        ax.set_ylabel(tr("小区数（个）", "communities", lang), fontsize=_TICK_SIZE)
+        return figure_block(fig, title=title)
+
+
 def annual_chart(annual: pd.DataFrame, *, lang: str, font: CjkFont, where: str) -> Any:
     """Communities newly planned, started and completed each year (plan versus actual).
 
@@ -126,21 +139,12 @@ def annual_chart(annual: pd.DataFrame, *, lang: str, font: CjkFont, where: str) 
     Figure
         The PNG block.
     """
-    with font_rc(font):
-        fig = _new_figure(CHART_WIDTH_IN, _CHART_HEIGHT_IN)
-        ax = fig.add_subplot()
-        _style(ax)
-        _grouped_bars(ax, annual, lang)
-        ax.set_ylabel(tr("小区数（个）", "communities", lang), fontsize=_TICK_SIZE)
-        return figure_block(
-            fig,
-            title=tr(
-                f"{where}逐年计划与实际：当年新列入计划、新开工、新完工的小区数",
-                f"{where}, plan versus actual: communities newly planned, started and "
-                "completed each year",
-                lang,
-            ),
-        )
+    title = tr(
+        f"{where}逐年计划与实际：当年新列入计划、新开工、新完工的小区数",
+        f"{where}, plan versus actual: communities newly planned, started and completed each year",
+        lang,
+    )
+    return _community_bars(annual, title=title, lang=lang, font=font)
 
 
 def county_chart(frame: pd.DataFrame, *, year: int, lang: str, font: CjkFont) -> Any:
@@ -155,20 +159,12 @@ def county_chart(frame: pd.DataFrame, *, year: int, lang: str, font: CjkFont) ->
     lang, font
         As for :func:`annual_chart`.
     """
-    with font_rc(font):
-        fig = _new_figure(CHART_WIDTH_IN, _CHART_HEIGHT_IN)
-        ax = fig.add_subplot()
-        _style(ax)
-        _grouped_bars(ax, frame, lang)
-        ax.set_ylabel(tr("小区数（个）", "communities", lang), fontsize=_TICK_SIZE)
-        return figure_block(
-            fig,
-            title=tr(
-                f"{year} 年底各区县累计列入计划、开工、完工小区数",
-                f"Communities planned, started and completed by county, end of {year}",
-                lang,
-            ),
-        )
+    title = tr(
+        f"{year} 年底各区县累计列入计划、开工、完工小区数",
+        f"Communities planned, started and completed by county, end of {year}",
+        lang,
+    )
+    return _community_bars(frame, title=title, lang=lang, font=font)
 
 
 def funding_chart(frame: pd.DataFrame, *, lang: str, font: CjkFont) -> Any:
@@ -183,7 +179,7 @@ def funding_chart(frame: pd.DataFrame, *, lang: str, font: CjkFont) -> Any:
     """
     with font_rc(font):
         height = max(_CHART_HEIGHT_IN * 0.6, 0.45 * len(frame) + 1.2)
-        fig = _new_figure(CHART_WIDTH_IN, height)
+        fig = new_figure(CHART_WIDTH_IN, height)
         ax = fig.add_subplot()
         _style(ax)
         left = np.zeros(len(frame))

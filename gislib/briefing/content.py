@@ -956,6 +956,31 @@ def _more(total: int, shown: int, lang: str) -> str:
     )
 
 
+def _risk_list(
+    head: str,
+    columns: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+    *,
+    numeric: tuple[bool, ...],
+    total: int,
+    lang: str,
+) -> Block:
+    """The listed rows (at most :data:`MAX_LIST_ROWS` of ``total``) under ``head``.
+
+    Without rows, ``head`` alone as a sentence; otherwise a table noting how
+    many of the ``total`` are not listed.
+    """
+    if not rows:
+        return Paragraph(head + tr("。", ".", lang))
+    return Table(
+        title=head,
+        columns=columns,
+        rows=tuple(rows),
+        numeric=numeric,
+        note=_more(total, len(rows), lang),
+    )
+
+
 def _risk_section(
     data: _Inputs,
     batches: pd.DataFrame | None,
@@ -981,6 +1006,12 @@ def _risk_section(
     def status_text(cid: str) -> str:
         zh, en = STATUS_LABELS.get(str(status.get(cid, Status.NONE)), ("", ""))
         return tr(zh, en, lang)
+
+    # The first two columns of every list of communities: its name and county.
+    who_columns = (tr("小区", "Community", lang), tr("区县", "County", lang))
+
+    def who(cid: str) -> tuple[str, str]:
+        return str(names.get(cid, cid)), _county_name(str(county_of.get(cid, "")), lang)
 
     blocks: list[Block] = []
     # 1. Refused: counts by failing rule.
@@ -1024,7 +1055,6 @@ def _risk_section(
     overlap = summary.loc[summary["expropriation_share"].astype(float) > 0]
     conflict = overlap.loc[overlap["community_id"].astype(str).isin(in_programme)]
     conflict = conflict.sort_values("expropriation_share", ascending=False, kind="stable")
-    shown = conflict.head(MAX_LIST_ROWS)
     exp_fail = len(overlap.loc[overlap["failed_rules"].map(lambda r: "expropriation" in r)])
     head = tr(
         f"征迁冲突：{len(conflict):,} 个已纳入改造的小区与规划征迁范围重叠；另有 {exp_fail:,} 个小区因"
@@ -1033,33 +1063,29 @@ def _risk_section(
         f"expropriation zone; {exp_fail:,} communities were refused for it",
         lang,
     )
-    if len(shown):
-        blocks.append(
-            Table(
-                title=head,
-                columns=(
-                    tr("小区", "Community", lang),
-                    tr("区县", "County", lang),
-                    tr("状态", "Status", lang),
-                    tr("征迁范围", "Zone", lang),
-                    tr("重叠", "Overlap", lang),
-                ),
-                rows=tuple(
-                    (
-                        str(r.name),
-                        _county_name(str(r.county_code), lang),
-                        status_text(str(r.community_id)),
-                        str(r.expropriation_zones),
-                        _pct(float(r.expropriation_share)),
-                    )
-                    for r in shown.itertuples(index=False)
-                ),
-                numeric=(False, False, False, False, True),
-                note=_more(len(conflict), len(shown), lang),
-            )
+    blocks.append(
+        _risk_list(
+            head,
+            (
+                *who_columns,
+                tr("状态", "Status", lang),
+                tr("征迁范围", "Zone", lang),
+                tr("重叠", "Overlap", lang),
+            ),
+            [
+                (
+                    *who(str(r.community_id)),
+                    status_text(str(r.community_id)),
+                    str(r.expropriation_zones),
+                    _pct(float(r.expropriation_share)),
+                )
+                for r in conflict.head(MAX_LIST_ROWS).itertuples(index=False)
+            ],
+            numeric=(False, False, False, False, True),
+            total=len(conflict),
+            lang=lang,
         )
-    else:
-        blocks.append(Paragraph(head + tr("。", ".", lang)))
+    )
     # 3. Waterlogging hot spots.
     raster = data.check.raster
     threshold = float(data.policy.deficiencies.waterlogging_depth_m)
@@ -1081,35 +1107,31 @@ def _risk_section(
             lang,
         )
         shown_w = wet.head(MAX_LIST_ROWS)
-        if len(shown_w):
-            blocks.append(
-                Table(
-                    title=head,
-                    columns=(
-                        tr("小区", "Community", lang),
-                        tr("区县", "County", lang),
-                        tr("状态", "Status", lang),
-                        tr("平均积水(m)", "Mean (m)", lang),
-                        tr("最大积水(m)", "Max (m)", lang),
-                    ),
-                    rows=tuple(
-                        (
-                            str(names[cid]),
-                            _county_name(str(county_of[cid]), lang),
-                            status_text(cid),
-                            f"{row['mean']:.2f}",
-                            f"{row['max']:.2f}",
-                        )
-                        for cid, row in zip(
-                            shown_w.index.astype(str), shown_w.to_dict("records"), strict=True
-                        )
-                    ),
-                    numeric=(False, False, False, True, True),
-                    note=_more(len(wet), len(shown_w), lang),
-                )
+        blocks.append(
+            _risk_list(
+                head,
+                (
+                    *who_columns,
+                    tr("状态", "Status", lang),
+                    tr("平均积水(m)", "Mean (m)", lang),
+                    tr("最大积水(m)", "Max (m)", lang),
+                ),
+                [
+                    (
+                        *who(cid),
+                        status_text(cid),
+                        f"{row['mean']:.2f}",
+                        f"{row['max']:.2f}",
+                    )
+                    for cid, row in zip(
+                        shown_w.index.astype(str), shown_w.to_dict("records"), strict=True
+                    )
+                ],
+                numeric=(False, False, False, True, True),
+                total=len(wet),
+                lang=lang,
             )
-        else:
-            blocks.append(Paragraph(head + tr("。", ".", lang)))
+        )
     else:
         blocks.append(
             Paragraph(
@@ -1138,30 +1160,27 @@ def _risk_section(
             f"EPC batches: {len(bad):,} break a bound",
             lang,
         )
-        if len(bad):
-            shown_b = bad.head(MAX_LIST_ROWS)
-            blocks.append(
-                Table(
-                    title=head,
-                    columns=(
-                        tr("批次", "Batch", lang),
-                        tr("区县", "County", lang),
-                        tr("问题", "Violations", lang),
-                    ),
-                    rows=tuple(
-                        (
-                            str(r.batch_id),
-                            _county_name(str(r.county), lang),
-                            _violations(r.violations) or _DASH,
-                        )
-                        for r in shown_b.itertuples(index=False)
-                    ),
-                    numeric=(False, False, False),
-                    note=_more(len(bad), len(shown_b), lang),
-                )
+        blocks.append(
+            _risk_list(
+                head,
+                (
+                    tr("批次", "Batch", lang),
+                    tr("区县", "County", lang),
+                    tr("问题", "Violations", lang),
+                ),
+                [
+                    (
+                        str(r.batch_id),
+                        _county_name(str(r.county), lang),
+                        _violations(r.violations) or _DASH,
+                    )
+                    for r in bad.head(MAX_LIST_ROWS).itertuples(index=False)
+                ],
+                numeric=(False, False, False),
+                total=len(bad),
+                lang=lang,
             )
-        else:
-            blocks.append(Paragraph(head + tr("。", ".", lang)))
+        )
     # 5. Stalled communities.
     stalled = stalled_communities(data.events, as_of=as_of, months=stalled_months)
     stalled = stalled.loc[stalled.index.astype(str).isin(scope)]
@@ -1171,34 +1190,29 @@ def _risk_section(
         f"{stalled_months} months",
         lang,
     )
-    if len(stalled):
-        shown_s = stalled.head(MAX_LIST_ROWS)
-        blocks.append(
-            Table(
-                title=head,
-                columns=(
-                    tr("小区", "Community", lang),
-                    tr("区县", "County", lang),
-                    tr("所处阶段", "Stage", lang),
-                    tr("最近记录", "Last event", lang),
-                    tr("停滞月数", "Months", lang),
-                ),
-                rows=tuple(
-                    (
-                        str(names.get(str(cid), cid)),
-                        _county_name(str(county_of.get(str(cid), "")), lang),
-                        str(r["stage"]),
-                        f"{pd.Timestamp(r['date']):%Y-%m-%d}",
-                        f"{int(r['months']):,}",
-                    )
-                    for cid, r in shown_s.iterrows()
-                ),
-                numeric=(False, False, False, False, True),
-                note=_more(len(stalled), len(shown_s), lang),
-            )
+    blocks.append(
+        _risk_list(
+            head,
+            (
+                *who_columns,
+                tr("所处阶段", "Stage", lang),
+                tr("最近记录", "Last event", lang),
+                tr("停滞月数", "Months", lang),
+            ),
+            [
+                (
+                    *who(str(cid)),
+                    str(r["stage"]),
+                    f"{pd.Timestamp(r['date']):%Y-%m-%d}",
+                    f"{int(r['months']):,}",
+                )
+                for cid, r in stalled.head(MAX_LIST_ROWS).iterrows()
+            ],
+            numeric=(False, False, False, False, True),
+            total=len(stalled),
+            lang=lang,
         )
-    else:
-        blocks.append(Paragraph(head + tr("。", ".", lang)))
+    )
     return Section(
         key="risks",
         title=tr("六、风险与待决事项", "6. Risks and decisions needed", lang),

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gislib.briefing.charts import CHART_WIDTH_IN, figure_block
+from gislib.briefing.charts import CHART_WIDTH_IN, figure_block, new_figure
 from gislib.briefing.fonts import CjkFont, font_rc
 from gislib.crs import to_measure
 from gislib.i18n import tr
@@ -134,6 +134,19 @@ def _status_of(communities: Any, status: pd.Series) -> np.ndarray:
     return status.reindex(ids.to_numpy()).fillna(str(Status.NONE)).astype(str).to_numpy()
 
 
+def _side_legend(ax: Any, handles: list[Any], title: str, *, top: bool) -> Any:
+    """A frameless legend right of the map, its top (``top``) or bottom at the map's edge."""
+    return ax.legend(
+        handles=handles,
+        title=title,
+        fontsize=_LEGEND_SIZE,
+        title_fontsize=_LEGEND_SIZE,
+        loc="upper left" if top else "lower left",
+        bbox_to_anchor=(1.0, 1.0) if top else (1.0, 0.0),
+        frameon=False,
+    )
+
+
 def _status_handles(present: set[str], lang: str, *, marker: bool) -> list[Any]:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -197,9 +210,7 @@ def city_map(
     values = completed.reindex(codes.to_numpy()).fillna(0.0).to_numpy(dtype=float)
     breaks = _class_breaks(values)
     with font_rc(font):
-        from matplotlib.figure import Figure as MplFigure
-
-        fig = MplFigure(figsize=(CHART_WIDTH_IN, _CITY_HEIGHT_IN), layout="constrained")
+        fig = new_figure(CHART_WIDTH_IN, _CITY_HEIGHT_IN)
         ax = fig.add_subplot()
         shapes.plot(
             ax=ax,
@@ -237,14 +248,11 @@ def city_map(
         ax.set_axis_off()
         ax.set_aspect("equal")
         _scale_bar(ax, lang=lang)
-        status_legend = ax.legend(
-            handles=_status_handles(set(points["_status"]), lang, marker=True),
-            title=tr(f"小区状态（{year} 年底）", f"Status (end of {year})", lang),
-            fontsize=_LEGEND_SIZE,
-            title_fontsize=_LEGEND_SIZE,
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            frameon=False,
+        status_legend = _side_legend(
+            ax,
+            _status_handles(set(points["_status"]), lang, marker=True),
+            tr(f"小区状态（{year} 年底）", f"Status (end of {year})", lang),
+            top=True,
         )
         ax.add_artist(status_legend)
         lower = 0.0
@@ -258,14 +266,8 @@ def city_map(
                 )
             )
             lower = bound
-        ax.legend(
-            handles=class_handles,
-            title=tr("区县累计完工小区（个）", "Completed per county", lang),
-            fontsize=_LEGEND_SIZE,
-            title_fontsize=_LEGEND_SIZE,
-            loc="lower left",
-            bbox_to_anchor=(1.0, 0.0),
-            frameon=False,
+        _side_legend(
+            ax, class_handles, tr("区县累计完工小区（个）", "Completed per county", lang), top=False
         )
         return figure_block(
             fig,
@@ -333,9 +335,7 @@ def county_map(
         y1 + _COUNTY_MARGIN_M,
     )
     with font_rc(font):
-        from matplotlib.figure import Figure as MplFigure
-
-        fig = MplFigure(figsize=(CHART_WIDTH_IN, _COUNTY_HEIGHT_IN), layout="constrained")
+        fig = new_figure(CHART_WIDTH_IN, _COUNTY_HEIGHT_IN)
         ax = fig.add_subplot()
         ax.set_facecolor("#f6f5f1")
         if len(outline):
@@ -382,15 +382,7 @@ def county_map(
                 label=tr("规划征迁范围", "expropriation zone", lang),
             ),
         ]
-        ax.legend(
-            handles=handles,
-            title=tr(f"{year} 年底状态", f"Status, end of {year}", lang),
-            fontsize=_LEGEND_SIZE,
-            title_fontsize=_LEGEND_SIZE,
-            loc="upper left",
-            bbox_to_anchor=(1.0, 1.0),
-            frameon=False,
-        )
+        _side_legend(ax, handles, tr(f"{year} 年底状态", f"Status, end of {year}", lang), top=True)
         counts = pd.Series(shapes["_status"]).value_counts()
         done = int(counts.get(str(Status.COMPLETED), 0) + counts.get(str(Status.HANDED_OVER), 0))
         return figure_block(

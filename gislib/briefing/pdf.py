@@ -15,12 +15,11 @@ from __future__ import annotations
 import io
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from gislib.briefing._layout import check_target, publish, text_width, wrap
+from gislib.briefing._layout import BlockDrawers, check_target, staged, text_width, wrap
 from gislib.briefing.content import Briefing, Figure, KpiGrid, Paragraph, Section, Table
 from gislib.briefing.fonts import CjkFont, cjk_font, font_rc
 from gislib.errors import ExportError
@@ -169,7 +168,7 @@ def _paragraph(pages: _Pages, block: Paragraph) -> None:
     pages.y -= _GAP
 
 
-def _kpi_height(block: KpiGrid) -> float:
+def _kpi_height(_pages: _Pages, block: KpiGrid) -> float:
     rows = -(-len(block.items) // _KPI_PER_ROW)
     return _BLOCK_TITLE_SIZE * _LINE + rows * (_KPI_HEIGHT + _KPI_GAP) + _GAP
 
@@ -240,7 +239,7 @@ def _column_widths(pages: _Pages, block: Table) -> tuple[list[float], float]:
     return [w + extra for w in natural], size
 
 
-def _table_height(block: Table) -> float:
+def _table_height(_pages: _Pages, block: Table) -> float:
     return (
         _BLOCK_TITLE_SIZE * _LINE
         + (len(block.rows) + 1) * _ROW
@@ -342,14 +341,14 @@ def _figure(pages: _Pages, block: Figure) -> None:
     pages.y -= _GAP
 
 
-def _block_height(pages: _Pages, block: Any) -> float:
-    if isinstance(block, Paragraph):
-        return _paragraph_height(pages, block)
-    if isinstance(block, KpiGrid):
-        return _kpi_height(block)
-    if isinstance(block, Table):
-        return _table_height(block)
-    return _figure_height(pages, block)
+#: The height (points) a block needs, by kind.
+_block_height: BlockDrawers[_Pages, float] = BlockDrawers(
+    paragraph=_paragraph_height, kpis=_kpi_height, table=_table_height, figure=_figure_height
+)
+#: Draw a block, by kind.
+_draw: BlockDrawers[_Pages, None] = BlockDrawers(
+    paragraph=_paragraph, kpis=_kpis, table=_table, figure=_figure
+)
 
 
 def _section(pages: _Pages, section: Section, *, first: bool) -> None:
@@ -363,14 +362,7 @@ def _section(pages: _Pages, section: Section, *, first: bool) -> None:
     pages.line(_MARGIN, _MARGIN + pages.body, pages.y - 6, color=_ACCENT, lw=1.0)
     pages.y -= _HEADING_SIZE * 0.9
     for block in section.blocks:
-        if isinstance(block, Paragraph):
-            _paragraph(pages, block)
-        elif isinstance(block, KpiGrid):
-            _kpis(pages, block)
-        elif isinstance(block, Table):
-            _table(pages, block)
-        else:
-            _figure(pages, block)
+        _draw(pages, block)
 
 
 def _cover(pages: _Pages) -> None:
@@ -450,24 +442,17 @@ def write_pdf(
     target = check_target(path, ".pdf")
     font = cjk_font()
     size = A4_PT if orientation == "portrait" else (A4_PT[1], A4_PT[0])
-    fd, tmp = tempfile.mkstemp(prefix=".brief-", suffix=".pdf", dir=target.parent)
-    os.close(fd)
-    try:
-        metadata = {
-            "Title": briefing.title,
-            "Subject": briefing.subtitle,
-            "Creator": "gislib.briefing",
-        }
-        with font_rc(font), PdfPages(tmp, metadata=metadata) as pdf:
-            pages = _Pages(pdf, briefing, font, size)
-            pages.new_page()
-            _cover(pages)
-            for i, section in enumerate(briefing.sections):
-                _section(pages, section, first=i == 0)
-            pages.finish()
-        publish(Path(tmp), target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    metadata = {
+        "Title": briefing.title,
+        "Subject": briefing.subtitle,
+        "Creator": "gislib.briefing",
+    }
+    with staged(target, ".pdf") as tmp, font_rc(font), PdfPages(tmp, metadata=metadata) as pdf:
+        pages = _Pages(pdf, briefing, font, size)
+        pages.new_page()
+        _cover(pages)
+        for i, section in enumerate(briefing.sections):
+            _section(pages, section, first=i == 0)
+        pages.finish()
     logger.info("wrote the briefing PDF %s (%d pages)", target, pages.number)
     return target

@@ -17,11 +17,10 @@ from __future__ import annotations
 import io
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from gislib.briefing._layout import check_target, publish
+from gislib.briefing._layout import BlockDrawers, check_target, staged
 from gislib.briefing.content import Briefing, Figure, KpiGrid, Paragraph, Table
 from gislib.i18n import tr
 
@@ -285,6 +284,12 @@ def _figure(deck: _Deck, block: Figure) -> None:
     deck.y += _GAP
 
 
+#: Draw a block, by kind.
+_draw: BlockDrawers[_Deck, None] = BlockDrawers(
+    paragraph=_paragraph, kpis=_kpis, table=_table, figure=_figure
+)
+
+
 def write_pptx(briefing: Briefing, path: str | os.PathLike[str]) -> Path:
     """Write the briefing as a 16:9 PowerPoint deck; atomically.
 
@@ -338,21 +343,8 @@ def write_pptx(briefing: Briefing, path: str | os.PathLike[str]) -> Path:
     for section in briefing.sections:
         deck.new_slide(section.title)
         for block in section.blocks:
-            if isinstance(block, Paragraph):
-                _paragraph(deck, block)
-            elif isinstance(block, KpiGrid):
-                _kpis(deck, block)
-            elif isinstance(block, Table):
-                _table(deck, block)
-            else:
-                _figure(deck, block)
-    fd, tmp = tempfile.mkstemp(prefix=".brief-", suffix=".pptx", dir=target.parent)
-    os.close(fd)
-    try:
-        prs.save(tmp)
-        publish(Path(tmp), target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            _draw(deck, block)
+    with staged(target, ".pptx") as tmp:
+        prs.save(str(tmp))
     logger.info("wrote the briefing deck %s (%d slides)", target, len(prs.slides))
     return target
