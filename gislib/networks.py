@@ -18,17 +18,20 @@ in metres in EPSG:4546 (CGCS2000 / 3-degree GK CM 111E) after one
 reprojection of each layer (:func:`gislib.crs.to_measure`).
 
 How the nearest main is found (vectorised; no loop over communities): one
-:class:`shapely.STRtree` per network and status; all communities query it
-at once with a search window around their envelope; each candidate's
+:class:`shapely.STRtree` per network and status; the 14 searches advance
+together in rounds (about 7 at 1,000 communities, against 56 when each
+search ran its own rounds): every open (community, search) pair queries its
+tree with a search window around the community's envelope; each candidate's
 distance is bounded from below by the distance between envelopes, so GEOS
-measures only about 1.1 candidates per community and network; windows grow
-(25 m, 50 m, 100 m...) only for the communities not yet settled. This is
-2-3 times faster here than ``STRtree.query_nearest``, whose per-query tree
-walk dominates for small polygons, and the results are identical to a
-brute-force minimum of :func:`shapely.distance` over every pipe (ties go to
-the first pipe of the layer): the tests check it. The 14 searches run in a
-few threads (GEOS and numpy release the GIL); the result does not depend on
-the thread count.
+measures only about 1.3 candidates per pair; windows grow (25 m, 50 m,
+100 m...) only for the pairs not yet settled. This is 2-3 times faster here
+than ``STRtree.query_nearest``, whose per-query tree walk dominates for
+small polygons (7-20 µs per community and tree), and the results are
+identical to a brute-force minimum of :func:`shapely.distance` over every
+pipe (ties go to the first pipe of the layer): the tests check it. With
+enough communities the searches are split over a few threads by community
+(GEOS and numpy release the GIL); the result does not depend on the thread
+count.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ import functools
 import logging
 import math
 import os
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -108,8 +110,13 @@ _LINESTRING_TYPE_ID = 1
 _MULTILINESTRING_TYPE_ID = 5
 _MIN_LINE_COORDINATES = 2
 _MULTIPOLYGON_TYPE_ID = 6
-# Default thread count cap for the searches (14 searches; 2-4 cores is typical here).
+# Default thread count cap (2-4 cores is typical here).
 _MAX_WORKERS = 4
+#: Searches per community: every network, existing and planned mains (see _SearchTrees).
+_SEARCHES = 2 * len(_NETWORK_ORDER)
+# Fewer communities than this per thread are searched in one thread: a search
+# round has a fixed cost that a second thread does not share.
+_MIN_COMMUNITIES_PER_THREAD = 500
 
 #: Columns of :func:`analyse_networks`, in order.
 ANALYSIS_COLUMNS: tuple[str, ...] = (
@@ -422,14 +429,6 @@ class _Pipes:
     overhead: BoolArray
     usable: BoolArray  # known network and status, non-empty geometry
 
-    def positions(self, network: str, status: str) -> IntArray:
-        wanted = (
-            self.usable
-            & (self.network == _NETWORK_ORDER.index(network))
-            & (self.status == (0 if status == _EXISTING else 1))
-        )
-        return np.flatnonzero(wanted)
-
     def overhead_positions(self) -> IntArray:
         nets = [_NETWORK_ORDER.index(n) for n in _OVERHEAD_NETWORKS]
         wanted = self.usable & self.overhead & (self.status == 0) & np.isin(self.network, nets)
@@ -486,14 +485,22 @@ def _single_parts(geometry: ObjectArray) -> ObjectArray:
     return out
 
 
+def _ladder_level(distance: float, *, start: float, growth: float) -> int:
+    """The lowest level of the ladder ``start * growth**level`` (m) reaching ``distance`` (m)."""
+    ratio = max(distance, start) / start
+    level = max(math.ceil(math.log(ratio) / math.log(growth)), 0)
+    return level + 1 if start * growth**level < distance else level
+
+
 class _Windows:
-    """Search windows around the communities on a ladder of radii, made once and shared.
+    """Search windows around the communities on a ladder of radii, each made once.
 
     Level ``k`` is the community's envelope grown by ``start * growth**k``
     metres (plus a hair, so that float rounding never drops a pipe lying
     exactly at that distance). A window is a two-point line from the lower
     left to the upper right corner: an STRtree query without a predicate
     reads only its envelope, and such lines are cheaper to build than boxes.
+    The searches of every network and status share them.
     """
 
     def __init__(self, targets: ObjectArray, *, start: float, growth: float) -> None:
@@ -502,17 +509,9 @@ class _Windows:
         self.start = start
         self.growth = growth
         self._made: dict[int, tuple[BoolArray, ObjectArray]] = {}
-        self._lock = threading.Lock()  # searches of several networks share the windows
 
     def radius(self, level: int) -> float:
         return float(self.start * self.growth**level)
-
-    def level_for(self, distance: FloatArray) -> IntArray:
-        """The lowest level whose radius is at least ``distance`` (finite, >= 0)."""
-        ratio = np.maximum(distance, self.start) / self.start
-        level = np.maximum(np.ceil(np.log(ratio) / np.log(self.growth)), 0).astype(np.int64)
-        too_small = self.start * self.growth**level < distance
-        return np.asarray(level + too_small, dtype=np.int64)
 
     def make(self, which: IntArray, radius: FloatArray) -> ObjectArray:
         """Windows of their own ``radius`` (m) for the communities at ``which`` (not kept)."""
@@ -524,20 +523,20 @@ class _Windows:
         )
 
     def get(self, level: int, which: IntArray) -> ObjectArray:
-        """The level-``level`` windows of the communities at positions ``which``."""
-        with self._lock:
-            if level not in self._made:
-                n = len(self.targets)
-                self._made[level] = (np.zeros(n, dtype=bool), np.empty(n, dtype=object))
-            made, windows = self._made[level]
-            need = which[~made[which]]
-            if need.size:
-                pad = self.radius(level) * (1 + _SLACK_REL) + _SLACK_ABS
-                bounds = self.bounds[need]
-                corners = np.stack([bounds[:, :2] - pad, bounds[:, 2:] + pad], axis=1)
-                windows[need] = shapely.linestrings(corners)
-                made[need] = True
-            return np.asarray(windows[which], dtype=object)
+        """The level-``level`` windows of the communities at ``which`` (repeats allowed)."""
+        if level not in self._made:
+            n = len(self.targets)
+            self._made[level] = (np.zeros(n, dtype=bool), np.empty(n, dtype=object))
+        made, windows = self._made[level]
+        need = which[~made[which]]
+        if need.size:
+            need = np.unique(need)
+            pad = self.radius(level) * (1 + _SLACK_REL) + _SLACK_ABS
+            bounds = self.bounds[need]
+            corners = np.stack([bounds[:, :2] - pad, bounds[:, 2:] + pad], axis=1)
+            windows[need] = shapely.linestrings(corners)
+            made[need] = True
+        return np.asarray(windows[which], dtype=object)
 
 
 def _group_starts(group: IntArray) -> IntArray:
@@ -548,41 +547,94 @@ def _group_starts(group: IntArray) -> IntArray:
     return np.flatnonzero(first)
 
 
+@dataclass(frozen=True)
+class _SearchTrees:
+    """One STRtree per search (a network and a status) over its usable pipes, built once.
+
+    Search ``g`` is network ``g // 2`` of :data:`_NETWORK_ORDER` with status
+    ``g % 2`` (0 existing, 1 planned); a search without pipes has no tree.
+    The trees are only read once built, so several threads may query them.
+    """
+
+    trees: tuple[shapely.STRtree | None, ...]
+    positions: tuple[IntArray, ...]  # pipe position of each tree item, ascending
+    bounds: tuple[FloatArray, ...]  # envelope of each tree item (compact: read per candidate)
+    start: tuple[int, ...]  # first ladder level of each search
+
+
+def _search_trees(
+    pipes: _Pipes, pipe_bounds: FloatArray, target_bounds: FloatArray
+) -> _SearchTrees:
+    """Build the trees, and pick each search's first window near a share of its pipe spacing.
+
+    The spacing is taken over the extent of the pipes and the communities,
+    so a sparse network starts wide instead of climbing the whole ladder.
+    """
+    search = pipes.network * 2 + pipes.status
+    usable = np.flatnonzero(pipes.usable)
+    order = usable[np.argsort(search[usable], kind="stable")]  # by search, then position
+    cuts = np.searchsorted(search[order], np.arange(_SEARCHES + 1))
+    comm_low = np.nanmin(target_bounds[:, :2], axis=0, initial=np.inf)
+    comm_high = np.nanmax(target_bounds[:, 2:], axis=0, initial=-np.inf)
+    trees: list[shapely.STRtree | None] = []
+    positions: list[IntArray] = []
+    envelopes: list[FloatArray] = []
+    start: list[int] = []
+    for g in range(_SEARCHES):
+        mine = order[cuts[g] : cuts[g + 1]]
+        bounds = pipe_bounds[mine]
+        positions.append(mine)
+        envelopes.append(bounds)
+        if mine.size == 0:
+            trees.append(None)
+            start.append(0)
+            continue
+        trees.append(shapely.STRtree(pipes.geometry[mine]))
+        low = np.minimum(comm_low, bounds[:, :2].min(axis=0))
+        high = np.maximum(comm_high, bounds[:, 2:].max(axis=0))
+        spacing = math.sqrt(max(float(np.prod(high - low)), 1.0) / mine.size)
+        start.append(
+            _ladder_level(
+                _SEARCH_START_SPACING * spacing, start=_SEARCH_START_M, growth=_SEARCH_GROWTH
+            )
+        )
+    return _SearchTrees(tuple(trees), tuple(positions), tuple(envelopes), tuple(start))
+
+
 def _closest(
-    windows: ObjectArray,
-    batch: IntArray,
+    source: IntArray,
+    hit: IntArray,
+    hit_bounds: FloatArray,
+    community: IntArray,
     targets: ObjectArray,
     target_bounds: FloatArray,
-    tree: shapely.STRtree,
-    candidates: ObjectArray,
-    candidate_bounds: FloatArray,
+    pipe_geometry: ObjectArray,
 ) -> tuple[FloatArray, IntArray]:
-    """One search round: for each community of ``batch``, the closest pipe meeting its window.
+    """One search round: for each row (a community and a search), the closest of its candidates.
 
-    Returns the distance (inf if no pipe meets the window) and the tree
-    index of the closest pipe (the lowest among equidistant ones, -1 if none).
+    ``source`` (sorted) and ``hit`` pair each row with the positions of the
+    pipes whose envelope meets its window (``hit_bounds`` their envelopes);
+    ``community`` is each row's community. Returns per row the distance (inf without a candidate) and the
+    position of the closest pipe (the lowest among equidistant ones, -1 if none).
     """
-    best_d = np.full(batch.size, np.inf)
-    best_hit = np.full(batch.size, -1, dtype=np.int64)
-    source, hit = tree.query(windows)
+    best_d = np.full(community.size, np.inf)
+    best_hit = np.full(community.size, -1, dtype=np.int64)
     if source.size == 0:
         return best_d, best_hit
-    if np.any(source[1:] < source[:-1]):  # shapely 2.0-2.2 return them in order already
-        order = np.argsort(source, kind="stable")
-        source, hit = source[order], hit[order]
     starts = _group_starts(source)
     counts = np.diff(np.append(starts, source.size))
     owner = source[starts]
+    source_community = np.repeat(community[owner], counts)
     # Lower bound of each candidate's distance: the distance between the envelopes.
-    hb = candidate_bounds[hit]
-    tb = target_bounds[batch][source]
+    hb = hit_bounds
+    tb = np.repeat(target_bounds[community[owner]], counts, axis=0)
     dx = np.maximum(np.maximum(hb[:, 0] - tb[:, 2], tb[:, 0] - hb[:, 2]), 0.0)
     dy = np.maximum(np.maximum(hb[:, 1] - tb[:, 3], tb[:, 1] - hb[:, 3]), 0.0)
     bound = np.hypot(dx, dy)
     lowest = np.repeat(np.minimum.reduceat(bound, starts), counts)
     row = np.arange(source.size)
     pick = np.minimum.reduceat(np.where(bound == lowest, row, _NO_INDEX), starts)
-    first = shapely.distance(targets[batch[owner]], candidates[hit[pick]])
+    first = shapely.distance(targets[source_community[pick]], pipe_geometry[hit[pick]])
     # Only candidates whose bound does not exceed that distance can be closer (or tie).
     measured = bound <= np.repeat(first * (1 + _SLACK_REL) + _SLACK_ABS, counts)
     measured[pick] = False
@@ -593,7 +645,7 @@ def _closest(
     more = np.flatnonzero(measured)
     found = np.empty(source.size)
     found[pick] = first
-    found[more] = shapely.distance(targets[batch[source[more]]], candidates[hit[more]])
+    found[more] = shapely.distance(targets[source_community[more]], pipe_geometry[hit[more]])
     measured[pick] = True
     rows = np.flatnonzero(measured)
     found, group = found[rows], source[rows]
@@ -606,76 +658,125 @@ def _closest(
     return best_d, best_hit
 
 
-def _start_level(windows: _Windows, candidate_bounds: FloatArray) -> int:
-    """First window of a search: near a share of the mean spacing of the pipes.
+def _query(
+    trees: _SearchTrees, keys: IntArray, boxes: ObjectArray, n: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Query each search's tree with the windows of its rows; ``keys`` (sorted) are ``g * n + i``.
 
-    The spacing is taken over the extent of the pipes and the communities,
-    so a sparse network starts wide instead of climbing the whole ladder.
+    Returns the row of each candidate (sorted), the candidate's pipe position
+    and its envelope.
     """
-    bounds = np.vstack([windows.bounds, candidate_bounds])
-    low = np.nanmin(bounds[:, :2], axis=0)
-    high = np.nanmax(bounds[:, 2:], axis=0)
-    area = max(float(np.prod(high - low)), 1.0)
-    spacing = math.sqrt(area / len(candidate_bounds))
-    return int(windows.level_for(np.array([_SEARCH_START_SPACING * spacing]))[0])
+    cuts = np.searchsorted(keys, np.arange(_SEARCHES + 1) * n).tolist()
+    sources: list[IntArray] = []
+    hits: list[IntArray] = []
+    envelopes: list[FloatArray] = []
+    for g, tree in enumerate(trees.trees):
+        lo, hi = cuts[g], cuts[g + 1]
+        if tree is None or lo == hi:
+            continue
+        source, hit = tree.query(boxes[lo:hi])
+        sources.append(source + lo)
+        hits.append(trees.positions[g][hit])
+        envelopes.append(trees.bounds[g][hit])
+    if not sources:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, 4))
+    source, hit = np.concatenate(sources), np.concatenate(hits)
+    bounds = np.concatenate(envelopes)
+    if np.any(source[1:] < source[:-1]):  # shapely 2.0-2.2 return them in order already
+        order = np.argsort(source, kind="stable")
+        source, hit, bounds = source[order], hit[order], bounds[order]
+    return source, hit, bounds
 
 
 def _nearest(
-    windows: _Windows,
-    positions: IntArray,
-    pipe_geometry: ObjectArray,
-    pipe_bounds: FloatArray,
+    windows: _Windows, trees: _SearchTrees, pipe_geometry: ObjectArray
 ) -> tuple[FloatArray, IntArray]:
-    """Distance (m) from each community to the nearest pipe of ``positions``, and its position.
+    """Distance (m) from each community to the nearest pipe of every search, and its position.
 
-    Exact: equal to ``min(shapely.distance(community, pipe))`` over all the
-    pipes, and among equidistant pipes the lowest position, as a brute-force
-    ``argmin`` picks. Communities without a pipe get NaN and -1.
+    Returns two ``(searches, communities)`` arrays (see :class:`_SearchTrees`).
+    Exact: equal to ``min(shapely.distance(community, pipe))`` over the
+    search's pipes, and among equidistant pipes the lowest position, as a
+    brute-force ``argmin`` picks. Communities without a pipe get NaN and -1.
 
-    Rounds, for the communities still open: query the pipes whose envelope
-    meets each community's window, measure the closest (:func:`_closest`).
-    A distance within the window's radius is final: every pipe that close
-    meets the window. A community whose closest pipe lies beyond the radius
-    is searched once more with a window of exactly that radius (which then
-    settles it); one without any pipe in its window moves up the ladder.
+    All the searches advance together, in rounds; each open (community,
+    search) pair queries the pipes whose envelope meets its window and
+    measures the closest (:func:`_closest`). A distance within the window's
+    radius is final: every pipe that close meets the window. A pair whose
+    closest pipe lies beyond the radius is searched once more with a window
+    of exactly that radius (which then settles it); one without any pipe in
+    its window moves up the ladder.
     """
     targets, target_bounds = windows.targets, windows.bounds
     n = len(targets)
-    distance = np.full(n, np.nan)
-    nearest = np.full(n, -1, dtype=np.int64)
-    todo = np.flatnonzero(~np.isnan(target_bounds[:, 0]))  # empty geometries have NaN bounds
-    if positions.size == 0 or todo.size == 0:
-        return distance, nearest
-    candidates = pipe_geometry[positions]
-    candidate_bounds = pipe_bounds[positions]
-    tree = shapely.STRtree(candidates)
-    level = np.full(todo.size, _start_level(windows, candidate_bounds), dtype=np.int64)
-    retry = np.zeros(0, dtype=np.int64)
-    retry_radius = np.zeros(0)
-    while todo.size or retry.size:
-        # One query for the retries (windows of their own radius) and the lowest rung.
-        batch, radius, boxes, up = retry, retry_radius, windows.make(retry, retry_radius), 0
-        if todo.size:
-            k = int(level.min())
-            now = level == k
-            rung = todo[now]
-            batch = np.concatenate([batch, rung])
-            radius = np.concatenate([radius, np.full(rung.size, windows.radius(k))])
-            boxes = np.concatenate([boxes, windows.get(k, rung)])
-            todo, level, up = todo[~now], level[~now], k + 1
-        best_d, best_hit = _closest(
-            boxes, batch, targets, target_bounds, tree, candidates, candidate_bounds
-        )
-        final = best_d <= radius
-        distance[batch[final]] = best_d[final]
-        nearest[batch[final]] = positions[best_hit[final]]
-        seen = ~final & np.isfinite(best_d)
-        retry, retry_radius = batch[seen], best_d[seen]
-        unseen = ~final & ~seen  # only in the rung: a retry always meets its pipe again
-        if unseen.any():
-            todo = np.concatenate([todo, batch[unseen]])
-            level = np.concatenate([level, np.full(int(unseen.sum()), up, dtype=np.int64)])
+    distance = np.full(_SEARCHES * n, np.nan)
+    nearest = np.full(_SEARCHES * n, -1, dtype=np.int64)
+    valid = np.flatnonzero(~np.isnan(target_bounds[:, 0]))  # empty geometries have NaN bounds
+    searched = [g for g, tree in enumerate(trees.trees) if tree is not None]
+    if valid.size and searched:
+        # Open pairs, as keys g * n + i in ascending order: on the ladder at their level,
+        # or to retry with a window of their own radius.
+        todo = np.concatenate([g * n + valid for g in searched])
+        level = np.concatenate([np.full(valid.size, trees.start[g]) for g in searched])
+        retry = np.zeros(0, dtype=np.int64)
+        retry_radius = np.zeros(0)
+        while todo.size or retry.size:
+            keys = np.concatenate([retry, todo])
+            community = keys % n
+            radius = np.concatenate([retry_radius, np.empty(todo.size)])
+            boxes = np.empty(keys.size, dtype=object)
+            boxes[: retry.size] = windows.make(community[: retry.size], retry_radius)
+            for k in np.unique(level).tolist():
+                at = np.flatnonzero(level == k) + retry.size
+                radius[at] = windows.radius(k)
+                boxes[at] = windows.get(k, community[at])
+            up = np.concatenate([np.full(retry.size, -1, dtype=np.int64), level + 1])
+            if retry.size and todo.size:
+                order = np.argsort(keys, kind="stable")  # two sorted runs: one merge
+                keys, community, radius = keys[order], community[order], radius[order]
+                boxes, up = boxes[order], up[order]
+            source, hit, hit_bounds = _query(trees, keys, boxes, n)
+            best_d, best_hit = _closest(
+                source, hit, hit_bounds, community, targets, target_bounds, pipe_geometry
+            )
+            final = best_d <= radius
+            distance[keys[final]] = best_d[final]
+            nearest[keys[final]] = best_hit[final]
+            seen = ~final & np.isfinite(best_d)
+            retry, retry_radius = keys[seen], best_d[seen]
+            unseen = ~final & ~seen  # only on the ladder: a retry always meets its pipe again
+            todo, level = keys[unseen], up[unseen]
+    return distance.reshape(_SEARCHES, n), nearest.reshape(_SEARCHES, n)
+
+
+def _nearest_in_chunks(
+    targets: ObjectArray,
+    trees: _SearchTrees,
+    pipe_geometry: ObjectArray,
+    executor: ThreadPoolExecutor | _Serial,
+    chunks: int,
+) -> tuple[FloatArray, IntArray]:
+    """:func:`_nearest` over ``chunks`` interleaved shares of the communities, at once.
+
+    The shares take every ``chunks``-th community, so each gets its share of
+    dense and sparse districts; the result does not depend on ``chunks``.
+    """
+    if chunks <= 1:
+        return _nearest(_windows(targets), trees, pipe_geometry)
+    n = len(targets)
+    shares = [np.arange(c, n, chunks) for c in range(chunks)]
+    done = [
+        executor.submit(_nearest, _windows(targets[share]), trees, pipe_geometry)
+        for share in shares
+    ]
+    distance = np.empty((_SEARCHES, n))
+    nearest = np.empty((_SEARCHES, n), dtype=np.int64)
+    for share, future in zip(shares, done, strict=True):
+        distance[:, share], nearest[:, share] = future.result()
     return distance, nearest
+
+
+def _windows(targets: ObjectArray) -> _Windows:
+    return _Windows(targets, start=_SEARCH_START_M, growth=_SEARCH_GROWTH)
 
 
 @dataclass(frozen=True)
@@ -807,8 +908,11 @@ def _measure_all(
 ) -> tuple[_Measured, _Pipes]:
     """Reproject both layers once, then search all networks and statuses and the overhead lines.
 
-    With ``workers > 1`` the searches run in a thread pool: GEOS and numpy
-    release the GIL, and the results do not depend on the order.
+    With ``workers > 1`` the reprojections share a thread pool, the overhead
+    lines are cut beside the searches, and with at least
+    :data:`_MIN_COMMUNITIES_PER_THREAD` communities per thread the searches
+    are split over the threads (GEOS and numpy release the GIL); the results
+    do not depend on it.
     """
     pool: ThreadPoolExecutor | None = None
     executor: ThreadPoolExecutor | _Serial = _Serial()
@@ -820,19 +924,17 @@ def _measure_all(
         pipes = _pipes(pipe_frame, executor, workers)
         pipe_bounds = np.asarray(shapely.bounds(pipes.geometry), dtype=np.float64)
         full, targets = targets_future.result()
-        windows = _Windows(targets, start=_SEARCH_START_M, growth=_SEARCH_GROWTH)
-        searches = {
-            (network, status): executor.submit(
-                _nearest, windows, pipes.positions(network, status), pipes.geometry, pipe_bounds
-            )
-            for network in _NETWORK_ORDER
-            for status in (_EXISTING, _PLANNED)
-        }
         overhead = executor.submit(_overhead_pieces, targets, pipes)
-        found = {key: future.result() for key, future in searches.items()}
+        trees = _search_trees(pipes, pipe_bounds, np.asarray(shapely.bounds(targets)))
+        chunks = max(1, min(workers, len(targets) // _MIN_COMMUNITIES_PER_THREAD))
+        distance, nearest = _nearest_in_chunks(targets, trees, pipes.geometry, executor, chunks)
         measured = _Measured(
-            distance={key: value[0] for key, value in found.items()},
-            nearest={network: found[network, _EXISTING][1] for network in _NETWORK_ORDER},
+            distance={
+                (network, status): distance[2 * k + s]
+                for k, network in enumerate(_NETWORK_ORDER)
+                for s, status in enumerate((_EXISTING, _PLANNED))
+            },
+            nearest={network: nearest[2 * k] for k, network in enumerate(_NETWORK_ORDER)},
             overhead=overhead.result(),
             communities=full,
         )

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from pyproj import Transformer
 from shapely.geometry import LineString, MultiLineString, MultiPolygon, Polygon, box
 
+from gislib import networks
 from gislib.crs import to_measure
 from gislib.errors import CRSError, ExportError, SchemaError
 from gislib.networks import (
@@ -407,13 +408,19 @@ def test_exact_distances_at_the_search_radii_match_brute_force(policy: Policy) -
     assert result["dist_gas_m"].tolist() == expected["dist_gas_m"].tolist()
 
 
-def test_thread_count_does_not_change_the_result(policy: Policy) -> None:
+def test_thread_count_does_not_change_the_result(
+    policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     polygons, rows = random_layers(3, n_comm=120, n_pipes=150)
     comm = communities_4490(*polygons)  # type: ignore[arg-type]
     pipes = pipes_4490(rows)
     one = analyse_networks(comm, pipes, policy=policy, workers=1)
     three = analyse_networks(comm, pipes, policy=policy, workers=3)
     pd.testing.assert_frame_equal(one, three)
+    # Small shares per thread: the communities are searched in three interleaved chunks.
+    monkeypatch.setattr(networks, "_MIN_COMMUNITIES_PER_THREAD", 10)
+    chunked = analyse_networks(comm, pipes, policy=policy, workers=3)
+    pd.testing.assert_frame_equal(one, chunked)
     with pytest.raises(ValueError, match="workers"):
         analyse_networks(comm, pipes, policy=policy, workers=0)
 
