@@ -577,9 +577,14 @@ def plan_cmd(
             )  # fmt: skip
         snapshot = None
         if freeze is not None:
+            from gislib.bundling import year_batches
+
             verdicts = check.result.summary.drop(columns="geometry", errors="ignore")
+            batches = _run(lambda: year_batches(ws, year=freeze, policy=policy))
             snapshot = _run(
-                lambda: freeze_year(ws, plan, year=freeze, verdicts=verdicts, user=_user())
+                lambda: freeze_year(
+                    ws, plan, year=freeze, verdicts=verdicts, batches=batches, user=_user()
+                )
             )
         step()
     summary = plan.summary()

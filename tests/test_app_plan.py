@@ -135,3 +135,5 @@ def test_a_frozen_year_is_shown_as_it_was_decided(page: AppTest, workspace_copy:
     expander = next(e for e in page.expander if e.label.startswith("2025 年度定稿"))
     table = expander.dataframe[0].value
     assert len(table) == int((frozen.entries["year"] == 2025).sum()) > 0
+    assert frozen.batches is not None and len(frozen.batches) > 0
+    assert len(expander.dataframe[1].value) == len(frozen.batches)

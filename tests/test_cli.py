@@ -265,6 +265,7 @@ def test_plan_writes_the_survey_workbook_and_freezes_a_year(tmp_path: Path) -> N
     assert list(book.sheetnames[: len(SURVEY_SHEETS)]) == list(SURVEY_SHEETS)
     frozen = load_frozen(open_workspace(workspace), 2024)
     assert frozen is not None and frozen.year == 2024
+    assert frozen.batches is not None and frozen.batches["bounds_ok"].all()
     again = run("plan", "--survey", "2024", "-o", str(out), env=env)
     assert again.exit_code == 1 and "--overwrite" in again.stderr
 

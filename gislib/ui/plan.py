@@ -20,13 +20,14 @@ import pandas as pd
 import streamlit as st
 
 from gislib import scheduling
+from gislib.bundling import batches_table, year_batches
 from gislib.datasets import policy_path
 from gislib.eligibility import VERDICT_LABELS
 from gislib.errors import GislibError
 from gislib.io.tables import write_workbook
 from gislib.scheduling import AnnualPlan
 from gislib.schema import COUNTIES
-from gislib.store import open_workspace
+from gislib.store import Workspace, open_workspace
 from gislib.ui import common
 from gislib.ui.common import t
 from gislib.ui.eligibility import load_check
@@ -246,8 +247,9 @@ def _downloads(plan: AnnualPlan, events: pd.DataFrame, ref: common.WorkspaceRef,
         )
     with cols[2].popover(t(f"{year}年度定稿", f"Freeze {year}"), icon=":material/lock:"):
         st.caption(
-            t("把本年度计划（含调整）和审查结论存入工作区，只增不改，可随时查看当时的决定。",
-              "Stores the plan as edited and the verdicts in the workspace (append-only).")
+            t("把本年度计划（含调整）、审查结论和 EPC 批次（打包页的方案，未打包的区县按政策默认）存入工作区，只增不改，可随时查看当时的决定。",
+              "Stores the plan as edited, the verdicts and the year's EPC batches in the "
+              "workspace (append-only).")
         )  # fmt: skip
         user = common.current_user()
         if st.button(t("确认定稿", "Freeze"), disabled=not user, type="primary"):
@@ -255,13 +257,32 @@ def _downloads(plan: AnnualPlan, events: pd.DataFrame, ref: common.WorkspaceRef,
             verdicts = verdicts.drop(columns="geometry", errors="ignore")
             workspace = open_workspace(ref.path)
             try:
+                batches = _batches_to_freeze(workspace, year)
                 sid = scheduling.freeze_year(
-                    workspace, plan, year=year, verdicts=verdicts, user=user
+                    workspace, plan, year=year, verdicts=verdicts, batches=batches, user=user
                 )
             except GislibError as exc:
                 common.show_error(exc)
             else:
                 st.success(t(f"已定稿（快照 {sid}）", f"Frozen (snapshot {sid})"))
+
+
+def _batches_to_freeze(workspace: Workspace, year: int) -> pd.DataFrame:
+    """The year's batches: the scenario shown on the 打包 page where the planner made one,
+    else the policy's bundling of the year."""
+    from gislib.ui.bundles import CURRENT_KEY, SCENARIOS_KEY
+
+    made = {}
+    current = st.session_state.get(CURRENT_KEY, {})
+    for (county, y), scenarios in st.session_state.get(SCENARIOS_KEY, {}).items():
+        name = current.get((county, y))
+        if y == year and name in scenarios:
+            made[county] = scenarios[name]
+    table = year_batches(workspace, year=year)
+    if made:
+        table = table[~table["county"].isin(made)]
+        table = pd.concat([table, batches_table(made, year=year)], ignore_index=True)
+    return table.sort_values("batch_id", kind="stable").reset_index(drop=True)
 
 
 def _frozen(ref: common.WorkspaceRef, year: int) -> None:
@@ -286,6 +307,13 @@ def _frozen(ref: common.WorkspaceRef, year: int) -> None:
         shown = [c for c in ("community_id", "name", "county", "source_zh", "households",
                              "investment") if c in part.columns]  # fmt: skip
         st.dataframe(part[shown], hide_index=True)
+        batches = frozen.batches
+        if batches is not None and len(batches):
+            st.caption(t(f"定稿时的 EPC 批次：{len(batches)} 批。",
+                         f"EPC batches when frozen: {len(batches)}."))  # fmt: skip
+            cols = [c for c in ("batch_id", "communities", "households", "investment",
+                                "bounds_ok") if c in batches.columns]  # fmt: skip
+            st.dataframe(batches[cols], hide_index=True)
 
 
 def _today_control(plan: AnnualPlan) -> None:
