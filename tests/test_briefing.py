@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import matplotlib
@@ -415,3 +416,23 @@ def test_county_pdf_holds_the_county_kpis(yangxi, layers, tmp_path):
     for figure in _kpi_strings(layers, county="441721"):
         assert figure in text, figure
     assert "YX-2023-02" in text
+
+
+def test_an_english_briefing_has_english_titles_and_the_same_figures(workspace, yangxi):
+    english = build_briefing(
+        workspace, year=YEAR, county="阳西县", batches=BATCHES, today=TODAY, lang="en"
+    )
+    titles = [s.title for s in english.sections]
+    assert [s.key for s in english.sections] == [s.key for s in yangxi.sections]
+    assert not any(re.search(r"[\u4e00-\u9fff]", t) for t in titles), titles
+
+    def numbers(briefing: Briefing) -> list[str]:
+        return [re.sub(r"[^0-9.,+-]", "", k.value) for k in _summary_cards(briefing).values()]
+
+    zh_values = [k.value for k in _summary_cards(yangxi).values()]
+    for zh, en_number, zh_number in zip(zh_values, numbers(english), numbers(yangxi), strict=True):
+        if "亿元" in zh:  # 1.81 亿元 is 181 million yuan
+            assert float(en_number) == pytest.approx(float(zh_number) * 100, abs=0.5)
+        else:
+            assert en_number == zh_number
+    assert not any(re.search(r"[\u4e00-\u9fff]", k) for k in _summary_cards(english))
