@@ -35,7 +35,7 @@ from gislib.edits import SHARE_UNIT
 from gislib.errors import SchemaError
 from gislib.i18n import DEFAULT_LANG, tr
 from gislib.planning import STAGE_PHASES, STATUS_LABELS, Status, status_at
-from gislib.schema import COUNTIES, Field, layer_schema
+from gislib.schema import COUNTIES, STAGE_NAMES_EN, Field, layer_schema
 
 __all__ = [
     "EXPLORER_COLUMNS",
@@ -351,15 +351,20 @@ def _missing(value: Any) -> bool:
     return isinstance(value, float | np.floating) and bool(np.isnan(value))
 
 
-def stage_label(stage: str) -> str:
+def stage_label(stage: str, lang: str = DEFAULT_LANG) -> str:
     """A stage with its phase, as the plan writes it: ``"项目实施 · 施工"``.
 
     Examples
     --------
     >>> stage_label("施工")
     '项目实施 · 施工'
+    >>> stage_label("施工", "en")
+    'implementation · construction'
     """
     phase = STAGE_PHASES.get(stage)
+    if lang != "zh":
+        name = STAGE_NAMES_EN.get(stage, stage)
+        return f"{STAGE_NAMES_EN.get(phase, phase)} · {name}" if phase else name
     return f"{phase} · {stage}" if phase else stage
 
 
@@ -437,7 +442,9 @@ def listing(table: pd.DataFrame, *, lang: str = DEFAULT_LANG) -> pd.DataFrame:
             _label("状态", "Status", lang): statuses
             if lang == "zh"
             else statuses.map(lambda s: STATUS_LABELS.get(s, (s, s))[1]),
-            _label("阶段", "Stage", lang): table["stage"],
+            _label("阶段", "Stage", lang): table["stage"]
+            if lang == "zh"
+            else table["stage"].map(lambda s: STAGE_NAMES_EN.get(s, s)),
             _label("计划年度", "Plan year", lang): table["plan_year"],
             _label("审查结论", "Verdict", lang): table["verdict"].map(
                 lambda v: _pick(VERDICT_SHORT.get(v, (v, v)), lang)
@@ -555,7 +562,7 @@ def history_rows(history: pd.DataFrame, *, lang: str = DEFAULT_LANG) -> pd.DataF
     """
     return pd.DataFrame(
         {
-            _label("阶段", "Stage", lang): [stage_label(s) for s in history["stage"]],
+            _label("阶段", "Stage", lang): [stage_label(s, lang) for s in history["stage"]],
             _label("日期", "Date", lang): history["date"].to_numpy(),
             _label("计划年度", "Plan year", lang): history["year"].to_numpy(),
             _label("填报人", "User", lang): history["user"].to_numpy(),

@@ -25,6 +25,7 @@ __all__ = [
     "OWNERSHIP_CHOICES",
     "PIPE_OWNERS",
     "STAGES",
+    "STAGE_NAMES_EN",
     "STAGE_STATUS",
     "STORAGE_CRS",
     "Field",
@@ -101,6 +102,29 @@ STAGE_STATUS: dict[str, str] = {
     "移交": "移交",
 }
 STAGES = tuple(STAGE_STATUS)
+#: English names of the stages and of the plan's three phases (section 六).
+STAGE_NAMES_EN: dict[str, str] = {
+    "摸查": "survey",
+    "评估": "assessment",
+    "编制方案": "scheme drafted",
+    "征求意见": "residents consulted",
+    "专家评审": "expert review",
+    "公示": "public notice",
+    "审定": "approved",
+    "申报": "declared",
+    "立项": "project set up",
+    "设计": "design",
+    "报批": "permits",
+    "施工图审查": "drawings reviewed",
+    "财政评审": "budget reviewed",
+    "招投标": "tendering",
+    "施工": "construction",
+    "竣工验收": "completion acceptance",
+    "移交": "handed over",
+    "项目前期": "preparation",
+    "项目实施": "implementation",
+    "后期管养": "maintenance",
+}
 
 FieldType = Literal["str", "int", "float", "bool", "date", "datetime", "json"]
 

@@ -20,6 +20,7 @@ from gislib.explore import (
     year_span,
 )
 from gislib.planning import Status
+from gislib.schema import STAGE_NAMES_EN
 
 COMMUNITIES = pd.DataFrame(
     {
@@ -172,6 +173,8 @@ def test_the_listing_labels_columns_and_values_in_the_users_language(table: pd.D
     assert en["County"].tolist()[2] == "Yangchun City"
     assert en["Status"].tolist()[0] == "under construction"
     assert en["Verdict"].tolist()[3] == "not checked"
+    assert en["Stage"].tolist()[0] == "construction"  # status under construction
+    assert set(en["Stage"].dropna()) <= {*STAGE_NAMES_EN.values(), ""}
 
 
 def test_detail_tables_of_one_community() -> None:
@@ -190,6 +193,11 @@ def test_detail_tables_of_one_community() -> None:
     assert rows.columns.tolist() == ["阶段", "日期", "计划年度", "填报人", "备注", "当前"]
     assert rows["阶段"].tolist() == ["项目前期 · 申报", "项目实施 · 施工"]
     assert rows["当前"].tolist() == ["", "◀"]
+    english = history_rows(status_history(EVENTS, "441702-0001", as_of=2021), lang="en")
+    assert english["Stage"].tolist() == [
+        "preparation · declared",
+        "implementation · construction",
+    ]
 
 
 def test_works_distances_and_reasons_as_listed() -> None:

@@ -604,7 +604,7 @@ def _timeline(history: pd.DataFrame, status: str) -> None:
             (stage_rank(stage) + 1) / len(STAGES),
             text=common.t(
                 f"已到达：{stage_label(stage)}（{status}）",
-                f"Reached: {stage} ({_status_label(status)})",
+                f"Reached: {stage_label(stage, 'en')} ({_status_label(status)})",
             ),
         )
     table = history_rows(history, lang=common.lang())
