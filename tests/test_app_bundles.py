@@ -1,7 +1,7 @@
 """The EPC bundling page (打包) with AppTest, on a copy of the sample workspace.
 
-The page function below is what ``app.py`` runs for this page: the sidebar
-language switch, then the page.
+``start_page`` (tests/app_support.py) runs what ``app.py`` runs for this page:
+the sidebar language switch, then the page.
 """
 
 from __future__ import annotations
@@ -13,25 +13,12 @@ from streamlit.testing.v1 import AppTest
 
 from gislib.ui.bundles import COUNTY_KEY, SCENARIOS_KEY, YEAR_KEY
 from gislib.ui.common import LANG_KEY
-
-TIMEOUT_S = 120
-
-
-def _page() -> None:
-    from gislib.ui import bundles
-    from gislib.ui.common import language_switch
-
-    language_switch()
-    bundles.render()
+from tests.app_support import start_page
 
 
 @pytest.fixture
 def page(monkeypatch: pytest.MonkeyPatch, workspace_copy: Path) -> AppTest:
-    monkeypatch.setenv("RENOV_WORKSPACE", str(workspace_copy))
-    at = AppTest.from_function(_page, default_timeout=TIMEOUT_S)
-    at.run()
-    assert not at.exception
-    return at
+    return start_page("bundles", workspace_copy, monkeypatch)
 
 
 def _bundle(page: AppTest) -> AppTest:

@@ -1,7 +1,7 @@
 """The annual plan page (年度计划) with AppTest, on a copy of the sample workspace.
 
-The page function below is what ``app.py`` runs for this page: the sidebar
-language switch, then the page.
+``start_page`` (tests/app_support.py) runs what ``app.py`` runs for this page:
+the sidebar language switch, then the page.
 """
 
 from __future__ import annotations
@@ -14,25 +14,12 @@ from streamlit.testing.v1 import AppTest
 
 from gislib.ui.common import LANG_KEY
 from gislib.ui.plan import OPS_KEY
-
-TIMEOUT_S = 120
-
-
-def _page() -> None:
-    from gislib.ui import plan
-    from gislib.ui.common import language_switch
-
-    language_switch()
-    plan.render()
+from tests.app_support import start_page
 
 
 @pytest.fixture
 def page(monkeypatch: pytest.MonkeyPatch, workspace_copy: Path) -> AppTest:
-    monkeypatch.setenv("RENOV_WORKSPACE", str(workspace_copy))
-    at = AppTest.from_function(_page, default_timeout=TIMEOUT_S)
-    at.run()
-    assert not at.exception
-    return at
+    return start_page("plan", workspace_copy, monkeypatch)
 
 
 def _ineligible_id(workspace: Path) -> str:
