@@ -562,11 +562,20 @@ def plan_cmd(
         step()
         notes = ["样例数据为合成数据 / synthetic sample data"] if ws.is_synthetic else []
         if survey is not None and output is not None:
+            from gislib.works import derive_works
+
+            works = _run(
+                lambda: derive_works(
+                    check.communities, networks=check.networks, raster=check.raster,
+                    policy=policy,
+                )
+            )  # fmt: skip
             _run(
                 lambda: survey_workbook(
-                    plan, events, year=survey, path=output, notes=notes, overwrite=overwrite
+                    plan, events, year=survey, path=output, works=works, notes=notes,
+                    overwrite=overwrite,
                 )
-            )
+            )  # fmt: skip
         elif output is not None:
             table = plan.to_frame()
             _run(

@@ -170,6 +170,9 @@ _SOURCE_RANK: dict[str, int] = {"pilot": 0, "actual": 1, "auto": 2, "pinned": 3,
 _CITY = "全市"
 _YUAN_PER_WAN = 10_000.0
 _M2_PER_WAN = 10_000.0
+#: Decimals of the non-integer figures of the survey workbook.
+_SURVEY_DECIMALS = 2
+_RATE_DECIMALS = 4
 _SNAPSHOT_KIND = "year"
 _SNAPSHOT_FORMAT = 1
 #: Tolerance on the capped share (floating point only, not a rule).
@@ -1617,9 +1620,9 @@ def survey_workbook(
         "全市 = 各县（市、区）之和；开工率、完工率按合计重新计算",
         *notes,
     ]
+    sheets = (sheet_plan, sheet_progress, sheet_effect, sheet_projects)
     return write_workbook(
-        dict(zip(SURVEY_SHEETS, (sheet_plan, sheet_progress, sheet_effect, sheet_projects),
-                 strict=True)),
+        dict(zip(SURVEY_SHEETS, (_rounded(t) for t in sheets), strict=True)),
         path,
         notes=lines,
         overwrite=overwrite,
@@ -1654,6 +1657,15 @@ def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
         return None
     plain = pd.DataFrame(frame).reset_index(drop=True)
     return cast(list[dict[str, Any]], plain.to_dict(orient="records"))
+
+
+def _rounded(table: pd.DataFrame) -> pd.DataFrame:
+    """Amounts to 2 decimals (万元, 万平方米, 平方米, 米) as a statistics form shows them;
+    rates (0-1, columns named 率) to 4, i.e. 0.01 of a percentage point."""
+    floats = table.select_dtypes(include="float").columns
+    return table.assign(
+        **{c: table[c].round(_RATE_DECIMALS if "率" in c else _SURVEY_DECIMALS) for c in floats}
+    )
 
 
 def freeze_year(

@@ -263,6 +263,10 @@ def test_plan_writes_the_survey_workbook_and_freezes_a_year(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     book = openpyxl.load_workbook(out)
     assert list(book.sheetnames[: len(SURVEY_SHEETS)]) == list(SURVEY_SHEETS)
+    effect = [c.value for c in book["改造效果"][1]]
+    assert "加装电梯（部，估算）" in effect  # works delivered, from the derived works
+    money = [row[6] for row in book["年度计划"].iter_rows(min_row=2, values_only=True)]
+    assert all(round(v, 2) == v for v in money)  # 万元 to the cent-of-a-wan, as a form shows
     frozen = load_frozen(open_workspace(workspace), 2024)
     assert frozen is not None and frozen.year == 2024
     assert frozen.batches is not None and frozen.batches["bounds_ok"].all()

@@ -31,6 +31,7 @@ from gislib.store import Workspace, open_workspace
 from gislib.ui import common
 from gislib.ui.common import t
 from gislib.ui.eligibility import load_check
+from gislib.works import derive_works
 
 __all__ = ["OPS_KEY", "TODAY_KEY", "current_plan", "render"]
 
@@ -220,31 +221,66 @@ def _plan_vs_actual(
     return out
 
 
-def _downloads(plan: AnnualPlan, events: pd.DataFrame, ref: common.WorkspaceRef, year: int) -> None:
-    notes = ["样例数据为合成数据 / synthetic sample data"] if ref.synthetic else []
-    cols = st.columns(3)
+@st.cache_data(ttl=common.CACHE_TTL_S, max_entries=16, show_spinner=False)
+def _workbooks(
+    path: str,
+    mtime_ns: int,
+    policy_mtime_ns: int,
+    today: dt.date | None,
+    ops: tuple[tuple[str, str, int | None], ...],
+    year: int,
+    synthetic: bool,
+) -> tuple[bytes, bytes]:
+    """The plan and survey workbooks of a plan as edited (cached: both take a second)."""
+    ref = common.current_workspace()
+    plan = _apply(_proposal(path, mtime_ns, policy_mtime_ns, today), list(ops))
+    events = common.load_layers(ref, ("status_events",))["status_events"]
+    check = load_check(ref).check
+    works = derive_works(
+        check.communities, networks=check.networks, raster=check.raster, policy=plan.policy
+    )
+    notes = ["样例数据为合成数据 / synthetic sample data"] if synthetic else []
     with tempfile.TemporaryDirectory() as folder:
         plan_file = Path(folder) / "plan.xlsx"
         write_workbook(
-            {"年度计划": plan.to_frame()}, plan_file,
-            column_labels=scheduling.PLAN_COLUMN_LABELS, notes=notes,
-        )  # fmt: skip
-        cols[0].download_button(
-            t("下载计划表（Excel）", "Plan (Excel)"),
-            plan_file.read_bytes(),
-            file_name="年度计划2021-2025.xlsx",
-            mime=_XLSX_MIME,
-            icon=":material/download:",
+            {"年度计划": plan.to_frame()},
+            plan_file,
+            column_labels=scheduling.PLAN_COLUMN_LABELS,
+            notes=notes,
         )
         survey_file = Path(folder) / "survey.xlsx"
-        scheduling.survey_workbook(plan, events, year=year, path=survey_file, notes=notes)
-        cols[1].download_button(
-            t(f"下载{year}年统计调查表", f"{year} national survey (Excel)"),
-            survey_file.read_bytes(),
-            file_name=f"老旧小区改造统计调查{year}.xlsx",
-            mime=_XLSX_MIME,
-            icon=":material/download:",
+        scheduling.survey_workbook(
+            plan, events, year=year, path=survey_file, works=works, notes=notes
         )
+        return plan_file.read_bytes(), survey_file.read_bytes()
+
+
+def _downloads(plan: AnnualPlan, ref: common.WorkspaceRef, year: int) -> None:
+    cols = st.columns(3)
+    ops = tuple(tuple(op) for op in st.session_state.get(OPS_KEY, []))
+    plan_bytes, survey_bytes = _workbooks(
+        str(ref.path),
+        ref.mtime_ns,
+        _policy_mtime(),
+        st.session_state.get(TODAY_KEY),
+        ops,
+        year,
+        ref.synthetic,
+    )
+    cols[0].download_button(
+        t("下载计划表（Excel）", "Plan (Excel)"),
+        plan_bytes,
+        file_name="年度计划2021-2025.xlsx",
+        mime=_XLSX_MIME,
+        icon=":material/download:",
+    )
+    cols[1].download_button(
+        t(f"下载{year}年统计调查表", f"{year} national survey (Excel)"),
+        survey_bytes,
+        file_name=f"老旧小区改造统计调查{year}.xlsx",
+        mime=_XLSX_MIME,
+        icon=":material/download:",
+    )
     with cols[2].popover(t(f"{year}年度定稿", f"Freeze {year}"), icon=":material/lock:"):
         st.caption(
             t("把本年度计划（含调整）、审查结论和 EPC 批次（打包页的方案，未打包的区县按政策默认）存入工作区，只增不改，可随时查看当时的决定。",
@@ -413,7 +449,7 @@ def render() -> None:
               "Planned: this plan; declared: communities declared for the year in the status "
               "history; started and completed count the declared ones.")
         )  # fmt: skip
-    _downloads(plan, events, ref, int(year))
+    _downloads(plan, ref, int(year))
     _frozen(ref, int(year))
     st.caption(
         t("投资为按单位造价的估算，不是预算。", "Investment is an estimate from unit costs.")
