@@ -15,7 +15,7 @@ not to one community: :func:`check_capped_share`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gislib.crs import require_crs, require_same_crs
+from gislib.crs import require_same_crs
 from gislib.errors import SchemaError
 from gislib.policy import Policy, Rule
 from gislib.schema import MEASURE_CRS
@@ -214,9 +214,9 @@ def _measured(frame: gpd.GeoDataFrame) -> np.ndarray:
 
     Only the geometry is reprojected (the same transformation as
     ``to_measure``, which reprojects the geometry column the same way), not a
-    copy of every attribute.
+    copy of every attribute. The caller has checked the CRS
+    (:func:`gislib.crs.require_same_crs`).
     """
-    require_crs(frame, name="the layer")
     return np.asarray(frame.geometry.to_crs(MEASURE_CRS).to_numpy(), dtype=object)
 
 
@@ -251,18 +251,30 @@ def _zone_names(zones: gpd.GeoDataFrame, name_field: str) -> np.ndarray | None:
     return zones[name_field].astype(str).to_numpy() if name_field in zones else None
 
 
-def _zone_overlap(
-    a: np.ndarray, b: np.ndarray, zone_names: np.ndarray | None, index: pd.Index
-) -> pd.DataFrame:
+@dataclass(frozen=True)
+class _Overlap:
+    """:func:`zone_overlap` as arrays by community position (see there)."""
+
+    share: np.ndarray  # float64, 0-1
+    zones: np.ndarray  # object: tuple of zone names, largest overlap first
+    zone_shares: np.ndarray  # object: tuple of shares, same order
+
+    def frame(self, index: pd.Index) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"share": self.share, "zones": self.zones, "zone_shares": self.zone_shares},
+            index=index,
+        )
+
+
+def _zone_overlap(a: np.ndarray, b: np.ndarray, zone_names: np.ndarray | None) -> _Overlap:
     """:func:`zone_overlap` on measured geometries (EPSG:4546)."""
     n = len(a)
     share = np.zeros(n)
-    names_out: list[tuple[str, ...]] = [()] * n
-    shares_out: list[tuple[float, ...]] = [()] * n
+    names_out = np.empty(n, dtype=object)
+    names_out.fill(())
+    shares_out = names_out.copy()
     if n == 0 or len(b) == 0:
-        return pd.DataFrame(
-            {"share": share, "zones": names_out, "zone_shares": shares_out}, index=index
-        )
+        return _Overlap(share, names_out, shares_out)
     left, right, areas = _pair_areas(a, b)
     own = shapely.area(a)
     keep = areas > 0
@@ -283,9 +295,7 @@ def _zone_overlap(
             union = shapely.union_all(b[right[lo:hi]])
             share[i] = shapely.area(shapely.intersection(a[i], union)) / own[i]
     np.clip(share, 0.0, 1.0, out=share)
-    return pd.DataFrame(
-        {"share": share, "zones": names_out, "zone_shares": shares_out}, index=index
-    )
+    return _Overlap(share, names_out, shares_out)
 
 
 def zone_overlap(
@@ -326,7 +336,7 @@ def zone_overlap(
     0.5
     """
     a, b = _measure_pair(communities, zones, names=("communities", "expropriation_zones"))
-    return _zone_overlap(a, b, _zone_names(zones, name_field), communities.index)
+    return _zone_overlap(a, b, _zone_names(zones, name_field)).frame(communities.index)
 
 
 def _urban_share(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -375,16 +385,36 @@ class _RuleRows:
     en: list[str]
 
 
-def _bool_column(frame: pd.DataFrame, name: str) -> pd.Series:
+def _bool_values(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A yes/no column as two bool arrays: the values (False where missing) and missing.
+
+    A column of numpy bools is read as it is; any other goes through pandas'
+    ``boolean`` dtype (which refuses values that are not yes/no). A missing
+    column is missing everywhere.
+    """
+    n = len(frame)
     if name not in frame:
-        return pd.Series(pd.NA, index=frame.index, dtype="boolean")
-    return frame[name].astype("boolean")
+        return np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
+    column = frame[name]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "b":
+        return column.to_numpy(), np.zeros(n, dtype=bool)
+    flags = column.astype("boolean")
+    return flags.to_numpy(dtype=bool, na_value=False), flags.isna().to_numpy(dtype=bool)
 
 
 def _num_column(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame:
         return pd.Series(np.nan, index=frame.index, dtype="float64")
     return pd.to_numeric(frame[name], errors="coerce").astype("float64")
+
+
+def _num_values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """:func:`_num_column` as a float64 array (numpy numbers are cast without pandas)."""
+    if name in frame:
+        column = frame[name]
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iuf":
+            return column.to_numpy(dtype=np.float64)
+    return _num_column(frame, name).to_numpy()
 
 
 def _outcomes(fail: np.ndarray, review: np.ndarray) -> np.ndarray:
@@ -467,21 +497,36 @@ def _rule_scope(policy: Policy, inside: np.ndarray) -> _RuleRows:
     )
 
 
-def _tiers(policy: Policy, years: pd.Series) -> np.ndarray:
+#: Tier codes used inside the evaluation: position in this tuple.
+_TIER_ORDER: tuple[str, ...] = (
+    Tier.PRIORITY.value,
+    Tier.CAPPED.value,
+    Tier.OUT.value,
+    Tier.UNKNOWN.value,
+)
+
+
+def _tier_codes(policy: Policy, years: np.ndarray) -> np.ndarray:
+    """Each build year's tier as its position in :data:`_TIER_ORDER` (NaN: unknown)."""
     rule = policy.rules.build_year
-    y = years.to_numpy(dtype="float64", na_value=np.nan)
-    tier = np.full(len(y), Tier.UNKNOWN.value, dtype=object)
+    y = np.asarray(years, dtype=np.float64)
+    code = np.full(len(y), _TIER_ORDER.index(Tier.UNKNOWN.value), dtype=np.int64)
     known = ~np.isnan(y)
-    tier[known & (y <= rule.priority_until)] = Tier.PRIORITY.value
-    tier[known & (y > rule.priority_until) & (y <= rule.capped_until)] = Tier.CAPPED.value
-    tier[known & (y > rule.capped_until)] = Tier.OUT.value
-    return tier
+    code[known & (y <= rule.priority_until)] = _TIER_ORDER.index(Tier.PRIORITY.value)
+    capped = known & (y > rule.priority_until) & (y <= rule.capped_until)
+    code[capped] = _TIER_ORDER.index(Tier.CAPPED.value)
+    code[known & (y > rule.capped_until)] = _TIER_ORDER.index(Tier.OUT.value)
+    return code
 
 
-def _rule_build_year(policy: Policy, years: pd.Series, tier: np.ndarray) -> _RuleRows:
+def _tiers(policy: Policy, years: np.ndarray) -> np.ndarray:
+    """Each build year's tier value (object array of str)."""
+    return np.array(_TIER_ORDER, dtype=object)[_tier_codes(policy, years)]
+
+
+def _rule_build_year(policy: Policy, y: np.ndarray, tier: np.ndarray) -> _RuleRows:
     rule = policy.rules.build_year
     p, c = rule.priority_until, rule.capped_until
-    y = years.to_numpy(dtype="float64", na_value=np.nan)
     case, first = _cases(y)
     pairs, values = [], []
     for yv, t in zip(y[first].tolist(), tier[first].tolist(), strict=True):
@@ -531,31 +576,33 @@ _FLAG_CASES: tuple[str, ...] = ("pass", "fail", "na")
 
 def _rule_flag(
     rule: Rule,
-    flags: pd.Series,
+    flags: tuple[np.ndarray, np.ndarray],
     *,
     good_when: bool,
     texts: dict[str, tuple[str, str]],
 ) -> _RuleRows:
-    """A yes/no rule: ``good_when`` is the passing value; NA needs review."""
-    na = flags.isna().to_numpy(dtype=bool)
-    good = (flags.fillna(not good_when) == good_when).to_numpy(dtype=bool)
+    """A yes/no rule: ``good_when`` is the passing value; NA needs review.
+
+    ``flags`` is :func:`_bool_values`: the values (False where missing) and missing.
+    """
+    value, na = flags
+    good = ~na & (value == good_when)
     fail = ~good & ~na
     case = np.where(na, 2, np.where(good, 0, 1)).astype(np.int64)
     zh, en = _texts([texts[k] for k in _FLAG_CASES])
-    value = flags.fillna(False).to_numpy(dtype=bool).astype(np.int64)
-    values = _take_objects([False, True, None], np.where(na, 2, value))
+    values = _take_objects([False, True, None], np.where(na, 2, value.astype(np.int64)))
     return _RuleRows(rule, _outcomes(fail, na), values, str(good_when).lower(), case, zh, en)
 
 
-def _rule_expropriation(policy: Policy, overlap: pd.DataFrame) -> _RuleRows:
+def _rule_expropriation(policy: Policy, overlap: _Overlap) -> _RuleRows:
     rule = policy.rules.expropriation
     lo, hi = rule.ignore_up_to, rule.refuse_above
-    share = overlap["share"].to_numpy()
+    share = overlap.share
     fail = share > hi
     review = (share > lo) & ~fail
-    zone_code, _ = pd.factorize(overlap["zones"].to_numpy(dtype=object), use_na_sentinel=False)
+    zones = overlap.zones
+    zone_code, _ = pd.factorize(zones, use_na_sentinel=False)
     case, first = _cases(share, np.asarray(zone_code, dtype=np.int64))
-    zones = overlap["zones"].to_numpy(dtype=object)
 
     def text(s: float, names: tuple[str, ...]) -> tuple[str, str]:
         zone_zh = "、".join(f"「{n}」" for n in names)
@@ -592,9 +639,8 @@ def _rule_expropriation(policy: Policy, overlap: pd.DataFrame) -> _RuleRows:
     )
 
 
-def _rule_willingness(policy: Policy, share: pd.Series) -> _RuleRows:
+def _rule_willingness(policy: Policy, w: np.ndarray) -> _RuleRows:
     rule = policy.rules.willingness
-    w = share.to_numpy(dtype="float64", na_value=np.nan)
     na = np.isnan(w)
     fail = ~na & (w < rule.review_below)
     review = na | (~fail & (w < rule.min_share))
@@ -725,11 +771,12 @@ def _deficiencies(
     if networks is not None:
         if "deficiencies" not in networks:
             raise SchemaError("the network analysis has no 'deficiencies' column")
-        net_case, net_cases = _network_deficiencies(
-            networks.reindex(communities.index)["deficiencies"]
-        )
-    storeys = _num_column(communities, "storeys").to_numpy()
-    lift = _bool_column(communities, "has_lift").fillna(False).to_numpy(dtype=bool)
+        found = networks["deficiencies"]
+        if not found.index.equals(communities.index):
+            found = found.reindex(communities.index)
+        net_case, net_cases = _network_deficiencies(found)
+    storeys = _num_values(communities, "storeys")
+    lift, _ = _bool_values(communities, "has_lift")  # missing counts as no lift
     no_lift = (storeys >= policy.deficiencies.lift_min_storeys) & ~lift
     waterlogged = np.zeros(n, dtype=bool)
     if raster is not None and "waterlogging_mean_m" in raster:
@@ -802,19 +849,60 @@ def _rule_sets(hit: np.ndarray, rule_ids: list[str]) -> tuple[np.ndarray, list[t
     if n == 0 or k == 0:
         return np.zeros(n, dtype=np.int64), [()]
     if k < _MAX_MASK_BITS:  # one bit per rule
-        case, first = _factorize(hit.astype(np.int64) @ np.left_shift(1, np.arange(k)))
-        rows = hit[first]
-    else:
-        rows, case = np.unique(hit, axis=0, return_inverse=True)
+        mask = hit.astype(np.int64) @ np.left_shift(1, np.arange(k))
+        case, first = _factorize(mask)
+        sets = [tuple(rule_ids[j] for j in range(k) if m >> j & 1) for m in mask[first].tolist()]
+        return case, sets
+    rows, case = np.unique(hit, axis=0, return_inverse=True)
     sets = [tuple(rule_ids[j] for j in np.flatnonzero(row).tolist()) for row in rows]
     return case.reshape(-1), sets
 
 
 def _text_column(table: Sequence[Any] | np.ndarray, positions: np.ndarray) -> Any:
-    """``table[positions]`` as a text column of the dtype pandas gives such values."""
+    """``table[positions]`` as a text column of the dtype pandas gives such values.
+
+    ``positions`` are non-negative. A table of str (the usual case) is taken
+    with one pyarrow ``take`` into the ``str`` array pandas would infer
+    (:func:`_str_array`); anything else goes through pandas' inference.
+    """
+    if isinstance(table, pd.api.extensions.ExtensionArray):
+        return table.take(positions)
+    array = _str_array(table)
+    if array is not None:
+        return array.take(positions)
     values = np.empty(len(table), dtype=object)
     values[:] = list(table)
     return pd.Series(values, dtype=None if len(values) else object).array.take(positions)
+
+
+def _str_array(table: Sequence[Any] | np.ndarray) -> Any:
+    """``table`` (all str, not empty) as the array pandas infers for it; None otherwise.
+
+    Pandas infers its default ``str`` dtype for a non-empty object array of
+    str; when that dtype is the pyarrow one, the array is built with pyarrow
+    directly (skipping pandas' per-value inference).
+    """
+    dtype = pd.StringDtype(na_value=np.nan)
+    if not len(table) or dtype.storage != "pyarrow":
+        return None
+    items = list(table)
+    if not all(type(x) is str for x in items):
+        return None
+    import pyarrow as pa
+
+    array = pa.array(items, type=pa.large_string())
+    return pd.arrays.ArrowStringArray(array, dtype=dtype)  # type: ignore[call-arg]  # stubs lack dtype
+
+
+def _str_values(column: pd.Series) -> Any:
+    """``column.astype(str)`` as the values of a text column (what pandas builds from them).
+
+    A column already of pandas' default ``str`` dtype is returned as its
+    array (``astype(str)`` leaves it as it is), else an object array.
+    """
+    if len(column) and column.dtype == pd.StringDtype(na_value=np.nan):
+        return column.array
+    return column.astype(str).to_numpy()
 
 
 def check_eligibility(
@@ -887,6 +975,32 @@ def _check_eligibility(
     ``measured`` must be ``communities.geometry.to_crs("EPSG:4546")`` (as the
     network analysis keeps it); by default it is computed here.
     """
+    prepared = _prepare_check(
+        communities, zones=zones, urban_areas=urban_areas, policy=policy, measured=measured
+    )
+    return _finish_check(prepared, communities, policy=policy, networks=networks, raster=raster)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The part of the check that needs neither the network analysis nor the rasters."""
+
+    inside: np.ndarray  # share inside the urban areas
+    overlap: _Overlap
+    tier_code: np.ndarray  # position in _TIER_ORDER
+    tier: np.ndarray  # object, the tier values
+    evaluated: list[_RuleRows]  # the enabled rules before the deficiency rule, in order
+
+
+def _prepare_check(
+    communities: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame,
+    urban_areas: gpd.GeoDataFrame,
+    policy: Policy,
+    measured: np.ndarray | None = None,
+) -> _Prepared:
+    """Urban share, zone overlap, tiers and every rule but the deficiency rule (see above)."""
     if "community_id" not in communities:
         raise SchemaError("communities 缺少 community_id 字段 / communities lack community_id")
     # Same checks and order as urban_share then zone_overlap; the communities are
@@ -896,51 +1010,82 @@ def _check_eligibility(
     if measured is None:
         measured = _measured(communities)
     inside = _urban_share(measured, _measured(urban_areas))
-    overlap = _zone_overlap(
-        measured, _measured(zones), _zone_names(zones, "name"), communities.index
-    )
-    years = _num_column(communities, "build_year")
-    tier = _tiers(policy, years)
-    found_case, found = _deficiencies(policy, communities, networks, raster)
+    overlap = _zone_overlap(measured, _measured(zones), _zone_names(zones, "name"))
+    years = _num_values(communities, "build_year")
+    tier_code = _tier_codes(policy, years)
+    tier = np.array(_TIER_ORDER, dtype=object)[tier_code]
     r = policy.rules
-    evaluated = [
-        _rule_scope(policy, inside),
-        _rule_build_year(policy, years, tier),
-        _rule_flag(
+    # Each rule is evaluated only when the policy keeps it.
+    builders: list[tuple[Rule, Callable[[], _RuleRows]]] = [
+        (r.scope, lambda: _rule_scope(policy, inside)),
+        (r.build_year, lambda: _rule_build_year(policy, years, tier)),
+        (
             r.not_renovated,
-            _bool_column(communities, "renovated_before"),
-            good_when=False,
-            texts={
-                "pass": ("未实施过综合改造", "not renovated before"),
-                "fail": ("已实施过综合改造，不再纳入", "already comprehensively renovated"),
-                "na": ("是否已改造不详，请核实", "unknown whether renovated before: check"),
-            },
+            lambda: _rule_flag(
+                r.not_renovated,
+                _bool_values(communities, "renovated_before"),
+                good_when=False,
+                texts={
+                    "pass": ("未实施过综合改造", "not renovated before"),
+                    "fail": ("已实施过综合改造，不再纳入", "already comprehensively renovated"),
+                    "na": ("是否已改造不详，请核实", "unknown whether renovated before: check"),
+                },
+            ),
         ),
-        _rule_expropriation(policy, overlap),
-        _rule_flag(
+        (r.expropriation, lambda: _rule_expropriation(policy, overlap)),
+        (
             r.illegal_structures,
-            _bool_column(communities, "illegal_structures_cleared"),
-            good_when=True,
-            texts={
-                "pass": ("违章建筑拆除情况较好", "illegal structures largely removed"),
-                "fail": (
-                    "违章建筑尚未拆除，需先拆违",
-                    "illegal structures remain: remove them first",
-                ),
-                "na": ("违建拆除情况不详，请核实", "illegal structures unknown: check"),
-            },
+            lambda: _rule_flag(
+                r.illegal_structures,
+                _bool_values(communities, "illegal_structures_cleared"),
+                good_when=True,
+                texts={
+                    "pass": ("违章建筑拆除情况较好", "illegal structures largely removed"),
+                    "fail": (
+                        "违章建筑尚未拆除，需先拆违",
+                        "illegal structures remain: remove them first",
+                    ),
+                    "na": ("违建拆除情况不详，请核实", "illegal structures unknown: check"),
+                },
+            ),
         ),
-        _rule_willingness(policy, _num_column(communities, "willingness")),
-        _rule_management(
-            policy,
-            communities["management"]
-            if "management" in communities
-            else pd.Series(pd.NA, index=communities.index),
+        (r.willingness, lambda: _rule_willingness(policy, _num_values(communities, "willingness"))),
+        (
+            r.management,
+            lambda: _rule_management(
+                policy,
+                communities["management"]
+                if "management" in communities
+                else pd.Series(pd.NA, index=communities.index),
+            ),
         ),
-        _rule_deficiency(policy, found_case, found, networks_checked=networks is not None),
     ]
-    evaluated = [e for e in evaluated if e.rule.enabled]
-    ids = communities["community_id"].astype(str).to_numpy()
+    evaluated = [build() for rule, build in builders if rule.enabled]
+    return _Prepared(inside, overlap, tier_code, tier, evaluated)
+
+
+def _finish_check(
+    prepared: _Prepared,
+    communities: gpd.GeoDataFrame,
+    *,
+    policy: Policy,
+    networks: pd.DataFrame | None,
+    raster: pd.DataFrame | None,
+) -> EligibilityResult:
+    """The deficiencies and their rule, the verdicts and the result tables."""
+    inside, overlap, tier_code, tier = (
+        prepared.inside,
+        prepared.overlap,
+        prepared.tier_code,
+        prepared.tier,
+    )
+    found_case, found = _deficiencies(policy, communities, networks, raster)
+    evaluated = list(prepared.evaluated)
+    if policy.rules.deficiency.enabled:
+        evaluated.append(
+            _rule_deficiency(policy, found_case, found, networks_checked=networks is not None)
+        )
+    ids = _str_values(communities["community_id"])
     n, k = len(ids), len(evaluated)
     # outcome codes, one row per community and one column per rule
     outcomes = (
@@ -953,31 +1098,38 @@ def _check_eligibility(
         (outcomes == _FAIL).any(axis=1), 2, np.where((outcomes == _REVIEW).any(axis=1), 1, 0)
     )
     verdicts = [Verdict.ELIGIBLE.value, Verdict.CONDITIONAL.value, Verdict.INELIGIBLE.value]
-    zone_case, zone_sets = pd.factorize(overlap["zones"].to_numpy(dtype=object))
+    zone_case, zone_sets = pd.factorize(overlap.zones)
     deficiency_count = np.array([len(x) for x in found], dtype=np.int64)
+    if n:  # str columns built from their few distinct values
+        verdict: Any = _text_column(verdicts, verdict_case.astype(np.int64))
+        tier_column: Any = _text_column(_TIER_ORDER, tier_code)
+        zone_column: Any = _text_column(
+            ["、".join(z) for z in zone_sets], np.asarray(zone_case, dtype=np.int64)
+        )
+    else:  # no rows: the dtypes pandas gives these empty inputs, as always
+        verdict, tier_column = np.array(verdicts)[verdict_case], tier
+        zone_column = _column(
+            _take_objects(["、".join(z) for z in zone_sets], np.asarray(zone_case, dtype=np.int64))
+        )
     summary = pd.DataFrame(
-        {
+        {  # in the order of _SUMMARY_COLUMNS
             "community_id": ids,
-            "name": communities["name"].astype(str).to_numpy() if "name" in communities else ids,
-            "county_code": communities["county_code"].astype(str).to_numpy()
+            "name": _str_values(communities["name"]) if "name" in communities else ids,
+            "county_code": _str_values(communities["county_code"])
             if "county_code" in communities
             else "",
-            "verdict": np.array(verdicts)[verdict_case],
-            "tier": tier,
+            "verdict": verdict,
+            "tier": tier_column,
             "failed_rules": _column(_take_objects(failed_sets, failed_case)),
             "review_rules": _column(_take_objects(review_sets, review_case)),
             "inside_share": inside,
-            "expropriation_share": overlap["share"].to_numpy(),
-            "expropriation_zones": _column(
-                _take_objects(
-                    ["、".join(z) for z in zone_sets], np.asarray(zone_case, dtype=np.int64)
-                )
-            ),
+            "expropriation_share": overlap.share,
+            "expropriation_zones": zone_column,
             "deficiency_count": _column(deficiency_count[found_case]),
             "deficiencies": _column(_take_objects(found, found_case)),
         },
         index=communities.index,
-    )[_SUMMARY_COLUMNS]
+    )
     rules = _rules_frame(ids, evaluated, outcomes)
     logger.info("checked %d communities against %d rules", n, k)
     return EligibilityResult(summary=summary, rules=rules, policy=policy)
@@ -1063,7 +1215,7 @@ def check_capped_share(
     """
     rule = policy.rules.build_year
     years = _num_column(communities, "build_year")
-    tier = _tiers(policy, years)
+    tier = _tiers(policy, years.to_numpy())
     mask = tier == Tier.CAPPED
     capped = communities.loc[mask, [id_field]].assign(_y=years[mask].to_numpy())
     capped = capped.sort_values(["_y", id_field], kind="stable")

@@ -354,7 +354,19 @@ def _measured_targets(frame: gpd.GeoDataFrame) -> tuple[ObjectArray, ObjectArray
     since every point is transformed on its own.
     """
     require_crs(frame, name="communities")
-    full = np.asarray(frame.geometry.to_crs(MEASURE_CRS).array, dtype=object)
+    geometry = np.asarray(frame.geometry.array, dtype=object)
+    if len(geometry) and not shapely.has_z(geometry).any():
+        # What GeoSeries.to_crs does for 2D geometry (transform every coordinate,
+        # set them on copies), with the transformation of _measured_lines (the
+        # same coordinates: a test compares them), without its per-call set-up.
+        coords = shapely.get_coordinates(geometry)
+        transformer = _measure_transformer(CRS.from_user_input(frame.crs).to_wkt())
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        full = np.asarray(
+            shapely.set_coordinates(geometry.copy(), np.column_stack([x, y])), dtype=object
+        )
+    else:
+        full = np.asarray(frame.geometry.to_crs(MEASURE_CRS).array, dtype=object)
     return full, _single_parts(full)
 
 
@@ -390,8 +402,10 @@ def _measured_lines(
         transformer = _measure_transformer(CRS.from_user_input(frame.crs).to_wkt())
         chunks = np.array_split(np.arange(len(coords)), max(parts, 1))
         run = executor or _Serial()
-        done = [run.submit(transformer.transform, coords[c, 0], coords[c, 1]) for c in chunks]
-        xy = np.concatenate([np.column_stack(f.result()) for f in done])
+        # The other chunks go to the pool; the first is done here meanwhile.
+        done = [run.submit(transformer.transform, coords[c, 0], coords[c, 1]) for c in chunks[1:]]
+        first = transformer.transform(coords[chunks[0], 0], coords[chunks[0], 1])
+        xy = np.concatenate([np.column_stack(first)] + [np.column_stack(f.result()) for f in done])
         out[simple] = shapely.linestrings(xy, indices=index)
     if not simple.all():
         out[~simple] = _measured(frame.loc[~simple])
@@ -764,13 +778,17 @@ def _nearest_in_chunks(
         return _nearest(_windows(targets), trees, pipe_geometry)
     n = len(targets)
     shares = [np.arange(c, n, chunks) for c in range(chunks)]
+    # The other shares go to the pool (beside the overhead lines); the first is
+    # searched in this thread meanwhile.
     done = [
         executor.submit(_nearest, _windows(targets[share]), trees, pipe_geometry)
-        for share in shares
+        for share in shares[1:]
     ]
     distance = np.empty((_SEARCHES, n))
     nearest = np.empty((_SEARCHES, n), dtype=np.int64)
-    for share, future in zip(shares, done, strict=True):
+    first = _nearest(_windows(targets[shares[0]]), trees, pipe_geometry)
+    distance[:, shares[0]], nearest[:, shares[0]] = first
+    for share, future in zip(shares[1:], done, strict=True):
         distance[:, share], nearest[:, share] = future.result()
     return distance, nearest
 
@@ -821,9 +839,32 @@ def _take_text(frame: pd.DataFrame, column: str, positions: IntArray) -> ObjectA
         return out
     found = positions >= 0
     wanted, inverse = np.unique(positions[found], return_inverse=True)
-    values = _text(frame[column].iloc[wanted])
+    series = frame[column]
+    if series.dtype == pd.StringDtype(na_value=np.nan):  # what _text gives, without pandas
+        taken = series.array.take(wanted).fillna("")
+        values = np.asarray(taken.to_numpy(dtype=object), dtype=object)
+    else:
+        values = _text(series.iloc[wanted])
     out[found] = values[inverse]
     return out
+
+
+def _take_text_columns(
+    frame: pd.DataFrame, column: str, positions: IntArray, parts: int
+) -> list[Any]:
+    """:func:`_take_text` cut into ``parts`` equal columns, as pandas would store each.
+
+    When ``column`` has pandas' default ``str`` dtype (what pandas infers for
+    the object arrays of str that :func:`_take_text` gives), the values are
+    taken from its array directly (missing and -1 become ``""``), without
+    making a Python string of each.
+    """
+    size = positions.size // parts if parts else 0
+    values = frame[column] if column in frame.columns else None
+    if size and values is not None and values.dtype == pd.StringDtype(na_value=np.nan):
+        taken = values.array.take(positions, allow_fill=True).fillna("")
+        return [taken[k * size : (k + 1) * size] for k in range(parts)]
+    return list(_take_text(frame, column, positions).reshape(parts, size))
 
 
 def _owners_at(
@@ -1039,11 +1080,12 @@ def _analyse_networks(
     near: dict[str, BoolArray] = {}
     planned_near: dict[str, BoolArray] = {}
     # The pipe ids of all networks' nearest mains in one pass over the pipe ids.
-    nearest_ids = _take_text(
+    nearest_ids = _take_text_columns(
         pipe_frame,
         "pipe_id",
         np.concatenate([measured.nearest[network] for network in _NETWORK_ORDER]),
-    ).reshape(len(_NETWORK_ORDER), n)
+        len(_NETWORK_ORDER),
+    )
     for k, network in enumerate(_NETWORK_ORDER):
         reach = float(policy.reach_m[network])
         dist = measured.distance[network, _EXISTING]
@@ -1081,7 +1123,7 @@ def _analyse_networks(
         ]
     ).reshape(n, len(DEFICIENCY_CODES))
     columns["deficiencies"] = _deficiency_tuples(flags)
-    result = pd.DataFrame(columns, index=comm.index)[list(ANALYSIS_COLUMNS)]
+    result = pd.DataFrame(columns, index=comm.index)  # built in the order of ANALYSIS_COLUMNS
     logger.info(
         "analysed %d communities against %d pipelines: %d without a gas main in reach, "
         "%d with overhead lines, %d near a combined sewer",

@@ -530,3 +530,77 @@ def test_workspace_check_equals_the_network_analysis_and_the_check_run_apart(pol
     pd.testing.assert_frame_equal(whole.networks, networks, check_exact=True)
     pd.testing.assert_frame_equal(whole.result.summary, apart.summary, check_exact=True)
     pd.testing.assert_frame_equal(whole.result.rules, apart.rules, check_exact=True)
+
+
+# ---------------------------------------------------------------------------
+# The fast paths of the rule evaluation give what pandas gives.
+
+
+@pytest.mark.parametrize(
+    "table",
+    [["甲", "b", "甲"], ("pass", "review"), np.array(["x", "y"], dtype=object), ["a", np.nan]],
+)
+def test_text_columns_equal_what_pandas_infers(table) -> None:
+    from gislib.eligibility import _text_column
+
+    positions = np.array([1, 0, 1, 1], dtype=np.int64)
+    expected = pd.Series(np.array(list(table), dtype=object)).array.take(positions)
+    got = _text_column(table, positions)
+    assert got.dtype == expected.dtype
+    pd.testing.assert_extension_array_equal(got, expected)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [True, False, True],
+        pd.array([True, None, False], dtype="boolean"),
+        np.array([1, 0, None], dtype=object),
+        [1.0, 0.0, np.nan],
+    ],
+)
+def test_flag_values_equal_pandas_boolean_dtype(values) -> None:
+    from gislib.eligibility import _bool_values
+
+    frame = pd.DataFrame({"flag": values})
+    value, missing = _bool_values(frame, "flag")
+    flags = frame["flag"].astype("boolean")
+    assert missing.tolist() == flags.isna().tolist()
+    assert value.tolist() == flags.fillna(False).tolist()
+    value, missing = _bool_values(frame, "other")
+    assert missing.all() and not value.any()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1990, 2003, 2010], np.array([1.5, np.nan, 3.0], dtype=np.float32), ["1990", "x", None]],
+)
+def test_number_values_equal_pandas_to_numeric(values) -> None:
+    from gislib.eligibility import _num_values
+
+    frame = pd.DataFrame({"year": values})
+    expected = pd.to_numeric(frame["year"], errors="coerce").astype("float64").to_numpy()
+    np.testing.assert_array_equal(_num_values(frame, "year"), expected)
+    assert np.isnan(_num_values(frame, "other")).all()
+
+
+def test_a_rule_the_policy_switches_off_is_left_out_and_the_rest_unchanged(policy) -> None:
+    import dataclasses
+
+    comm = layer(
+        [(0, 0, 100, 100), (200, 0, 300, 100), (400, 0, 500, 100)],
+        **good_attributes(3, willingness=[0.9, 0.4, None], build_year=[1990, 2003, 2010]),
+    )
+    rules = dataclasses.replace(
+        policy.rules, willingness=dataclasses.replace(policy.rules.willingness, enabled=False)
+    )
+    without = check(comm, dataclasses.replace(policy, rules=rules))
+    full = check(comm, policy)
+    assert "willingness" not in set(without.rules["rule_id"])
+    kept = full.rules[full.rules["rule_id"] != "willingness"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(without.rules, kept, check_exact=True)
+    assert list(without.summary.columns) == list(full.summary.columns)
+    # 2003 is in the capped tier (allowed), 2010 out; willingness 0.4 fails only when checked
+    assert without.summary["verdict"].tolist() == ["eligible", "eligible", "ineligible"]
+    assert full.summary["verdict"].tolist() == ["eligible", "ineligible", "ineligible"]
+    assert full.summary["failed_rules"].iloc[1] == ("willingness",)

@@ -588,6 +588,36 @@ def test_pipes_are_measured_with_the_same_coordinates_as_to_measure() -> None:
     assert (shapely.get_num_geometries(fast) == shapely.get_num_geometries(reference)).all()
 
 
+def test_communities_are_measured_with_the_same_coordinates_as_to_measure() -> None:
+    from gislib.networks import _measured_targets
+
+    polygons, _ = random_layers(6, n_comm=60, n_pipes=1)  # some turned, some two-part
+    comm = communities_4490(*polygons)  # type: ignore[arg-type]
+    full, parts = _measured_targets(comm)
+    reference = to_measure(comm).geometry.to_numpy()
+    assert np.array_equal(shapely.get_coordinates(full), shapely.get_coordinates(reference))
+    assert (shapely.get_type_id(full) == shapely.get_type_id(reference)).all()
+    assert shapely.get_type_id(parts[1]) == 3 and shapely.get_type_id(parts[0]) == 6
+    assert np.array_equal(shapely.get_coordinates(parts), shapely.get_coordinates(reference))
+
+
+def test_nearest_ids_are_the_same_for_text_and_object_pipe_ids(policy: Policy) -> None:
+    polygons, rows = random_layers(7, n_comm=30, n_pipes=80)
+    comm = communities_4490(*polygons)  # type: ignore[arg-type]
+    pipes = pipes_4490(rows)
+    pipes = pipes[pipes["network"] != "gas"]  # a network without mains: "" ids
+    pipes.loc[pipes.index[:10], "pipe_id"] = None  # missing ids: ""
+    assert pipes["pipe_id"].dtype == pd.StringDtype(na_value=np.nan)
+    as_objects = pipes.assign(pipe_id=pipes["pipe_id"].astype(object))
+    text = analyse_networks(comm, pipes, policy=policy)
+    objects = analyse_networks(comm, as_objects, policy=policy)
+    pd.testing.assert_frame_equal(text, objects, check_exact=True)
+    assert (text["nearest_gas_id"] == "").all()
+    ids = text[[f"nearest_{n}_id" for n in NETWORKS]].to_numpy().ravel()
+    assert "" in set(ids) and len(set(ids)) > 10
+    assert {str(i) for i in ids} - {""} <= set(pipes["pipe_id"].dropna())
+
+
 def test_docstring_examples_run() -> None:
     import doctest
 
