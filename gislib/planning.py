@@ -37,6 +37,7 @@ __all__ = [
     "Status",
     "check_status_event",
     "investment_estimate",
+    "investment_from_works",
     "progress_by_county",
     "progress_by_street",
     "progress_history",
@@ -759,7 +760,7 @@ def investment_estimate(workspace: Any, *, policy: Any = None, config: Any = Non
     """
     from gislib.eligibility import check_workspace
     from gislib.policy import load_policy
-    from gislib.works import derive_works, estimate_costs
+    from gislib.works import derive_works
 
     policy = policy if policy is not None else load_policy()
     check = check_workspace(workspace, policy=policy)
@@ -767,9 +768,28 @@ def investment_estimate(workspace: Any, *, policy: Any = None, config: Any = Non
         check.communities, networks=check.networks, raster=check.raster, config=config,
         policy=policy,
     )  # fmt: skip
+    return investment_from_works(works, check.communities["community_id"])
+
+
+def investment_from_works(works: pd.DataFrame, community_ids: Any) -> pd.Series:
+    """Estimated cost (元) per community from its derived works, for callers that have them.
+
+    Parameters
+    ----------
+    works : DataFrame
+        :func:`gislib.works.derive_works` rows.
+    community_ids : sequence of str
+        Every community to report, in order (0 for one without works).
+
+    Returns
+    -------
+    Series
+        Indexed by community_id, named ``investment``, in 元.
+    """
+    from gislib.works import estimate_costs
+
     costs = estimate_costs(works)
-    ids = check.communities["community_id"].astype(str)
+    ids = pd.Index([str(c) for c in community_ids])
     total = pd.Series(costs["total"].to_numpy(dtype=float), index=costs["community_id"].astype(str))
-    total = total.groupby(level=0).sum()
-    total = total.reindex(ids.to_numpy()).fillna(0.0)
+    total = total.groupby(level=0).sum().reindex(ids).fillna(0.0)
     return total.rename("investment").rename_axis("community_id")

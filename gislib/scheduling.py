@@ -980,15 +980,13 @@ def _check_known(cid: str, frame: pd.DataFrame) -> str:
 
 
 def _investment_from_check(check: Any, policy: Policy) -> pd.Series:
-    from gislib.works import derive_works, estimate_costs
+    from gislib.planning import investment_from_works
+    from gislib.works import derive_works
 
     works = derive_works(
         check.communities, networks=check.networks, raster=check.raster, policy=policy
     )
-    costs = estimate_costs(works)
-    total = pd.Series(costs["total"].to_numpy(dtype=float), index=costs["community_id"].astype(str))
-    ids = check.communities["community_id"].astype(str).to_numpy()
-    return total.groupby(level=0).sum().reindex(ids).fillna(0.0)
+    return investment_from_works(works, check.communities["community_id"])
 
 
 @dataclass

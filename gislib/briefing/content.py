@@ -252,19 +252,15 @@ class _Inputs:
 
 def _read_inputs(workspace: Any, *, year: int, policy: Any) -> _Inputs:
     from gislib.eligibility import check_workspace
-    from gislib.planning import progress_by_county, status_at
-    from gislib.works import derive_works, estimate_costs, split_funding
+    from gislib.planning import investment_from_works, progress_by_county, status_at
+    from gislib.works import derive_works, split_funding
 
     check = check_workspace(workspace, policy=policy)
     communities = check.communities
     ids = communities["community_id"].astype(str)
     events = workspace.read("status_events")
     works = derive_works(communities, networks=check.networks, raster=check.raster, policy=policy)
-    costs = estimate_costs(works)
-    # As gislib.planning.investment_estimate, without running the check a second time.
-    total = pd.Series(costs["total"].to_numpy(dtype=float), index=costs["community_id"].astype(str))
-    investment = total.groupby(level=0).sum().reindex(ids.to_numpy()).fillna(0.0)
-    investment = investment.rename("investment").rename_axis("community_id")
+    investment = investment_from_works(works, ids)
     funding = split_funding(works, communities)
     funding.index = pd.Index(funding["community_id"].astype(str).to_numpy(), name="community_id")
     years = range(min(policy.first_year, year) - 1, year + 1)
