@@ -13,6 +13,7 @@ and the batches as an Excel tender list.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,6 +25,7 @@ from gislib import bundling, maps
 from gislib.bundling import Bounds, BundleResult
 from gislib.errors import GislibError
 from gislib.io.export import export_layer
+from gislib.scheduling import AnnualPlan
 from gislib.schema import COUNTIES
 from gislib.ui import common
 from gislib.ui.common import t
@@ -57,10 +59,9 @@ def _scenarios(key: tuple[str, int]) -> dict[str, BundleResult]:
 
 
 def _year_communities(
-    ref: common.WorkspaceRef, county: str, year: int
+    ref: common.WorkspaceRef, plan: AnnualPlan, county: str, year: int
 ) -> tuple[gpd.GeoDataFrame, pd.Series]:
     """The plan's communities of the county and year (EPSG:4490) and their investment (元)."""
-    plan = current_plan(ref)
     table = plan.to_frame()
     part = table[(table["year"] == year) & (table["county_code"].astype(str) == county)]
     layer = common.load_layers(ref, ("communities",))["communities"]
@@ -167,13 +168,17 @@ def _batch_table(result: BundleResult) -> pd.DataFrame:
     )
 
 
-def _apply(key: tuple[str, int], name: str, edit: object) -> None:
-    """Store an edited result (or show why the edit was refused) and redraw."""
-    if isinstance(edit, GislibError):
-        common.show_error(edit)
+def _apply(
+    key: tuple[str, int], name: str, edit: Callable[..., BundleResult], *args: object
+) -> None:
+    """Run an edit of :mod:`gislib.bundling`; store the re-checked result and redraw,
+    or show why the edit was refused."""
+    try:
+        result = edit(*args)
+    except GislibError as exc:
+        common.show_error(exc)
         return
-    assert isinstance(edit, BundleResult)
-    _scenarios(key)[name] = edit
+    _scenarios(key)[name] = result
     st.rerun()
 
 
@@ -197,45 +202,25 @@ def _edits(key: tuple[str, int], name: str, result: BundleResult, names: dict[st
             format_func=lambda b: b or t("不分入批次", "no batch"), key="bundle-move-to",
         )  # fmt: skip
         if c[2].button(t("移动", "Move"), disabled=cid is None, key="bundle-move"):
-            try:
-                edit: object = bundling.move(result, str(cid), target or None)
-            except GislibError as exc:
-                edit = exc
-            _apply(key, name, edit)
+            _apply(key, name, bundling.move, result, str(cid), target or None)
     with merge_tab:
         c = st.columns([1, 1, 1], vertical_alignment="bottom")
         a = c[0].selectbox(t("保留批次", "Keep"), batches, key="bundle-merge-a")
         b = c[1].selectbox(t("并入的批次", "Merge in"), batches, key="bundle-merge-b")
         if c[2].button(t("合并", "Merge"), key="bundle-merge"):
-            try:
-                edit = bundling.merge(result, str(a), str(b))
-            except GislibError as exc:
-                edit = exc
-            _apply(key, name, edit)
+            _apply(key, name, bundling.merge, result, str(a), str(b))
     with split_tab:
         c = st.columns([2, 1], vertical_alignment="bottom")
         s = c[0].selectbox(t("拆分批次", "Batch"), batches, key="bundle-split-id")
         if c[1].button(t("一分为二", "Split in two"), key="bundle-split"):
-            try:
-                edit = bundling.split(result, str(s))
-            except GislibError as exc:
-                edit = exc
-            _apply(key, name, edit)
+            _apply(key, name, bundling.split, result, str(s))
     with lock_tab:
         c = st.columns([2, 1, 1], vertical_alignment="bottom")
         lk = c[0].selectbox(t("批次", "Batch"), batches, key="bundle-lock-id")
         if c[1].button(t("锁定", "Lock"), key="bundle-lock"):
-            try:
-                edit = bundling.lock(result, str(lk))
-            except GislibError as exc:
-                edit = exc
-            _apply(key, name, edit)
+            _apply(key, name, bundling.lock, result, str(lk))
         if c[2].button(t("解锁", "Unlock"), key="bundle-unlock"):
-            try:
-                edit = bundling.unlock(result, str(lk))
-            except GislibError as exc:
-                edit = exc
-            _apply(key, name, edit)
+            _apply(key, name, bundling.unlock, result, str(lk))
 
 
 def _exports(
@@ -298,7 +283,7 @@ def render() -> None:
         or years[-1]
     )
     try:
-        communities, investment = _year_communities(ref, str(county), year)
+        communities, investment = _year_communities(ref, plan, str(county), year)
     except GislibError as exc:
         common.show_error(exc)
         return
