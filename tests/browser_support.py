@@ -216,6 +216,43 @@ def wait_for_map_frame(page: Page, *, minimum: int, timeout_s: float) -> tuple[F
     raise AssertionError(f"the map drew {best} of {minimum} interactive paths in {timeout_s} s")
 
 
+#: Index of the largest interactive path whose centre really receives the mouse,
+#: among those of the given fill colours (tried in order), or any fill with null.
+CLICKABLE_PATH_JS = """(paths, fills) => {
+  for (const fill of (fills || [null])) {
+    let best = -1, area = 0;
+    paths.forEach((path, i) => {
+      if (fill !== null && path.getAttribute("fill") !== fill) return;
+      const r = path.getBoundingClientRect();
+      const x = r.left + r.width / 2, y = r.top + r.height / 2;
+      if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return;
+      if (document.elementFromPoint(x, y) !== path) return;
+      if (r.width * r.height > area) { area = r.width * r.height; best = i; }
+    });
+    if (best >= 0) return best;
+  }
+  return -1;
+}"""
+
+
+def click_a_community(page: Page, frame: Frame, *, fills: list[str] | None = None) -> str:
+    """Hover a community on the map, click it, and wait for its detail heading; its name."""
+    target = hover_a_path(page, frame, pick_js=CLICKABLE_PATH_JS, arg=fills)
+    name = frame.locator(".renov-tip").locator("b").inner_text()
+    assert name
+    target.click()
+    page.get_by_role("heading", name=name).wait_for(timeout=MAP_RENDER_TIMEOUT_S * 1000)
+    return name
+
+
+def wait_for_more_paths(page: Page, frame: Frame, *, than: int, what: str) -> None:
+    """Wait until the map draws more than ``than`` interactive paths (``what`` was added)."""
+    deadline = time.monotonic() + MAP_RENDER_TIMEOUT_S
+    while frame.locator("path.leaflet-interactive").count() <= than:
+        assert time.monotonic() < deadline, f"{what} was not drawn"
+        page.wait_for_timeout(100)
+
+
 def hover_a_path(page: Page, frame: Frame, *, pick_js: str, arg: Any = None) -> Locator:
     """Hover the map path that ``pick_js`` picks until its tooltip shows; return the path.
 

@@ -25,9 +25,10 @@ from tests.browser_support import (
     MAP_RENDER_TIMEOUT_S,
     ROOT,
     VIEWPORT,
-    hover_a_path,
+    click_a_community,
     save_screenshot,
     wait_for_map_frame,
+    wait_for_more_paths,
 )
 
 if TYPE_CHECKING:
@@ -147,23 +148,6 @@ def test_tooltip_shows_a_malicious_community_name_as_text(
 # ---------------------------------------------------------------------------
 # Eligibility page: click a community on the map, read its reasons
 
-# Index of the community path to click: the largest one of the given fill
-# colours (tried in order) whose centre really receives the mouse.
-_CLICKABLE_COMMUNITY_JS = """(paths, fills) => {
-  for (const fill of fills) {
-    let best = -1, area = 0;
-    paths.forEach((path, i) => {
-      if (path.getAttribute("fill") !== fill) return;
-      const r = path.getBoundingClientRect();
-      const x = r.left + r.width / 2, y = r.top + r.height / 2;
-      if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return;
-      if (document.elementFromPoint(x, y) !== path) return;
-      if (r.width * r.height > area) { area = r.width * r.height; best = i; }
-    });
-    if (best >= 0) return best;
-  }
-  return -1;
-}"""
 # A reason every community has (the scope rule), in Chinese.
 _SCOPE_REASON = "位于城区范围内的面积占"
 SCREENSHOT_VIEWPORT = {"width": 1440, "height": 1640}
@@ -208,22 +192,13 @@ def test_eligibility_click_on_a_community_shows_its_reasons_offline(
     assert "不符合改造条件" in frame.locator(".renov-legend").inner_text()
 
     fills = [maps.VERDICT_COLOURS[v] for v in ("ineligible", "conditional", "eligible")]
-    target = hover_a_path(page, frame, pick_js=_CLICKABLE_COMMUNITY_JS, arg=fills)
-    tip = frame.locator(".renov-tip")
-    name = tip.locator("b").inner_text()
-    assert name
     clicked = time.monotonic()
-    target.click()
-
-    page.get_by_role("heading", name=name).wait_for(timeout=MAP_RENDER_TIMEOUT_S * 1000)
+    name = click_a_community(page, frame, fills=fills)
     page.get_by_text(_SCOPE_REASON).first.wait_for()
     logger.info("detail of %s after %.2f s", name, time.monotonic() - clicked)
     assert page.get_by_text("逐条审查依据").count() == 1
     # The nearest mains of the community are drawn on the same map (view kept).
-    deadline = time.monotonic() + MAP_RENDER_TIMEOUT_S
-    while frame.locator("path.leaflet-interactive").count() <= expected_eligibility_paths:
-        assert time.monotonic() < deadline, "the nearest mains were not drawn"
-        page.wait_for_timeout(100)
+    wait_for_more_paths(page, frame, than=expected_eligibility_paths, what="the nearest mains")
 
     assert refused == []
     assert any(u.endswith("/app/static/leaflet/leaflet.js") for u in requested)

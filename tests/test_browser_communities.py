@@ -17,9 +17,10 @@ import pytest
 
 from tests.browser_support import (
     MAP_RENDER_TIMEOUT_S,
-    hover_a_path,
+    click_a_community,
     save_screenshot,
     wait_for_map_frame,
+    wait_for_more_paths,
 )
 
 if TYPE_CHECKING:
@@ -28,18 +29,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.browser
 logger = logging.getLogger(__name__)
 
-# Index of the largest community path whose centre really receives the mouse.
-_CLICKABLE_PATH_JS = """(paths) => {
-  let best = -1, area = 0;
-  paths.forEach((path, i) => {
-    const r = path.getBoundingClientRect();
-    const x = r.left + r.width / 2, y = r.top + r.height / 2;
-    if (x < 0 || y < 0 || x > window.innerWidth || y > window.innerHeight) return;
-    if (document.elementFromPoint(x, y) !== path) return;
-    if (r.width * r.height > area) { area = r.width * r.height; best = i; }
-  });
-  return best;
-}"""
 SCREENSHOT_VIEWPORT = {"width": 1440, "height": 2000}
 
 
@@ -76,23 +65,14 @@ def test_click_a_community_on_the_map_shows_its_detail_offline(
     assert "改造状态" in frame.locator(".renov-legend").inner_text()
     assert page.get_by_text(f"显示 {expected_community_paths} / 共").count() == 1
 
-    target = hover_a_path(page, frame, pick_js=_CLICKABLE_PATH_JS)
-    tip = frame.locator(".renov-tip")
-    name = tip.locator("b").inner_text()
-    assert name
     clicked = time.monotonic()
-    target.click()
-
-    page.get_by_role("heading", name=name).wait_for(timeout=MAP_RENDER_TIMEOUT_S * 1000)
+    name = click_a_community(page, frame)
     logger.info("detail of %s after %.2f s", name, time.monotonic() - clicked)
     for heading in ("基本信息", "资格审查", "改造内容与投资估算", "改造进度", "登记进度"):
         assert page.get_by_text(heading, exact=True).count() >= 1, heading
     assert page.get_by_text("编辑小区属性").count() == 1
     # The selection (outline and nearest mains) is drawn on the same map: the view is kept.
-    deadline = time.monotonic() + MAP_RENDER_TIMEOUT_S
-    while frame.locator("path.leaflet-interactive").count() <= expected_community_paths:
-        assert time.monotonic() < deadline, "the selection was not drawn"
-        page.wait_for_timeout(100)
+    wait_for_more_paths(page, frame, than=expected_community_paths, what="the selection")
 
     assert refused == []
     assert any(u.endswith("/app/static/leaflet/leaflet.js") for u in requested)
